@@ -1,0 +1,69 @@
+// Claim 4, first half: verify the user information in a login request and say who the user is.
+// Three ways: a ticket (a JWT the business backend signed), a webhook to the business backend, or dev.
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { Config } from "../config.js";
+import { userId } from "../publisher.js";
+
+export class LoginError extends Error {
+  constructor(readonly status: 400 | 401 | 502, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export type Verifier = (body: Record<string, unknown>, headers: Record<string, string | string[] | undefined>) => Promise<string>;
+
+function checkedUser(value: unknown, what: string): string {
+  const parsed = userId.safeParse(value);
+  if (!parsed.success) throw new LoginError(401, "LOGIN_REFUSED", `${what} is not a valid user id`);
+  return parsed.data;
+}
+
+export function createVerifier(auth: Config["auth"]): Verifier {
+  switch (auth.mode) {
+    case "dev":
+      return async (body) => {
+        if (typeof body.userId !== "string") throw new LoginError(400, "INVALID_LOGIN", 'dev login needs {"userId": "..."}');
+        return checkedUser(body.userId, "userId");
+      };
+    case "ticket": {
+      const { secret, jwksUrl, issuer, audience } = auth.ticket;
+      const key: Uint8Array | JWTVerifyGetKey = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : new TextEncoder().encode(secret!);
+      const algorithms = jwksUrl ? ["RS256", "ES256"] : ["HS256"];
+      return async (body) => {
+        if (typeof body.ticket !== "string" || !body.ticket) throw new LoginError(400, "INVALID_LOGIN", 'ticket login needs {"ticket": "<JWT from your backend>"}');
+        let sub: unknown;
+        try {
+          const { payload } = await jwtVerify(body.ticket, key as Uint8Array, { algorithms, issuer, audience });
+          sub = payload.sub;
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC") throw new LoginError(502, "LOGIN_BACKEND_UNAVAILABLE", "could not fetch the ticket keys (JWKS)");
+          throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${(err as Error).message}`);
+        }
+        return checkedUser(sub, "the ticket's sub");
+      };
+    }
+    case "webhook":
+      return async (body, headers) => {
+        const forward: Record<string, string> = { "content-type": "application/json" };
+        for (const h of ["authorization", "cookie"]) {
+          const v = headers[h];
+          if (typeof v === "string") forward[h] = v;
+        }
+        let res: Response;
+        try {
+          res = await fetch(auth.url, { method: "POST", headers: forward, body: JSON.stringify(body), redirect: "manual", signal: AbortSignal.timeout(auth.timeoutMs) });
+        } catch (err) {
+          const timeout = (err as Error).name === "TimeoutError";
+          throw new LoginError(502, "LOGIN_BACKEND_UNAVAILABLE", timeout ? `the login webhook did not answer within ${auth.timeoutMs} ms` : "the login webhook could not be reached");
+        }
+        if (res.status === 200) {
+          const answer = (await res.json().catch(() => null)) as { userId?: unknown } | null;
+          return checkedUser(answer?.userId, "the webhook's userId");
+        }
+        await res.body?.cancel();
+        if (res.status >= 400 && res.status < 500) throw new LoginError(401, "LOGIN_REFUSED", `the login webhook refused (HTTP ${res.status})`);
+        throw new LoginError(502, "LOGIN_BACKEND_UNAVAILABLE", `the login webhook answered HTTP ${res.status}`);
+      };
+  }
+}

@@ -1,0 +1,266 @@
+// Claims 1, 3 and 4 on the node: the Socket.IO server. It checks each handshake's access token before it
+// records the user as connected (second user information), and hands each message it receives to the
+// sockets of the addressees it holds (the comparison and push modules), in inbox order.
+import type { Server, Socket } from "socket.io";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { TokenIssuer } from "../auth/token.js";
+import type { Envelope } from "../bus/node-bus.js";
+import type { Metrics } from "../metrics.js";
+import { START, compareOffsets, type InboxEntry, type StoredMessage, type UserStore } from "../store/user-store.js";
+import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
+import type { AffinityNode } from "../affinity/document.js";
+
+/** What a client receives in a `message` event. */
+export interface Pushed extends StoredMessage {
+  epoch: string;
+  offset: string;
+  prev: string;
+}
+
+export type ReloginReason = "shutdown" | "draining" | "reassigned";
+
+interface SocketState {
+  user: string;
+  live: boolean;
+  epoch: string | null;
+  last: string;
+  queue: Pushed[];
+  overflow: boolean;
+}
+
+interface Link {
+  sockets: Set<Socket>;
+  order: OrderState<Pushed> | null;
+  early: Pushed[];
+  attached: Promise<void>;
+  fillTimer: NodeJS.Timeout | null;
+}
+
+const since = z.strictObject({ epoch: z.string().min(1).max(64), offset: z.string().regex(/^\d+-\d+$/) });
+const PAGE = 200;
+const QUEUE_LIMIT = 2000;
+const FILL_DELAY_MS = 100;
+
+export interface ChannelDeps {
+  io: Server;
+  nodeId: string;
+  incarnation: string;
+  tokens: TokenIssuer;
+  store: UserStore;
+  metrics: Metrics;
+  log: Logger;
+  /** The node a token names, to point a client at when it reached the wrong one. */
+  findNode: (id: string) => AffinityNode | null;
+  accepting: () => boolean;
+}
+
+export class ChannelServer {
+  private readonly links = new Map<string, Link>();
+  private readonly d: ChannelDeps;
+
+  constructor(deps: ChannelDeps) {
+    this.d = deps;
+    const { io } = deps;
+    // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning).
+    io.engine.on("connection", (raw: { request: unknown }) => {
+      raw.request = null;
+    });
+    io.use((socket, next) => void this.handshake(socket).then(() => next(), (err: Error) => next(err)));
+    io.on("connection", (socket) => this.connected(socket));
+  }
+
+  /** Users held here and their socket counts. */
+  get userCount(): number {
+    return this.links.size;
+  }
+  get socketCount(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.sockets.size;
+    return n;
+  }
+  users(): IterableIterator<string> {
+    return this.links.keys();
+  }
+
+  /** Asks every socket of these users (or all, when users is undefined) to log in again. */
+  relogin(reason: ReloginReason, users?: Iterable<string>, spreadMs = 0): number {
+    let n = 0;
+    const pick = users ? [...users].map((u) => this.links.get(u)).filter((l): l is Link => !!l) : this.links.values();
+    for (const link of pick)
+      for (const s of link.sockets) {
+        s.emit("relogin", { reason, delayMs: Math.floor(Math.random() * spreadMs) });
+        n++;
+      }
+    return n;
+  }
+
+  /** Hands a batch from the bus to the sockets of the addressees held here. */
+  deliver(envelopes: Envelope[]): void {
+    for (const env of envelopes)
+      for (const to of env.to) {
+        const link = this.links.get(to.user);
+        if (!link) continue; // the user left this node since the publisher read the presence
+        const pushed: Pushed = { ...env.message, epoch: to.epoch, offset: to.offset, prev: to.prev };
+        this.offerLive(to.user, link, pushed);
+      }
+  }
+
+  private async handshake(socket: Socket): Promise<void> {
+    const fail = (code: string, message: string, extra: Record<string, unknown> = {}) => {
+      this.d.metrics.handshakes.inc({ result: code });
+      const err = new Error(message) as Error & { data: unknown };
+      err.data = { code, ...extra };
+      return err;
+    };
+    if (!this.d.accepting()) throw fail("NODE_UNAVAILABLE", "this node is shutting down; log in again");
+    const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    const checked = await this.d.tokens.check(auth.token);
+    if (!checked.ok) throw fail(checked.code, checked.message);
+    if (checked.claims.node !== this.d.nodeId) {
+      const node = this.d.findNode(checked.claims.node);
+      throw fail("WRONG_NODE", `this token is for node ${checked.claims.node}`, { node: node ? { id: node.id, url: node.url, path: node.path } : null });
+    }
+    let position: z.infer<typeof since> | null = null;
+    if (auth.since !== undefined && auth.since !== null) {
+      const p = since.safeParse(auth.since);
+      if (!p.success) throw fail("INVALID_HANDSHAKE", 'auth.since must be {"epoch": "...", "offset": "<ms>-<seq>"}');
+      position = p.data;
+    }
+    socket.data = { user: checked.claims.user, since: position };
+  }
+
+  private connected(socket: Socket): void {
+    const { user, since: position } = socket.data as { user: string; since: z.infer<typeof since> | null };
+    this.d.metrics.handshakes.inc({ result: "ok" });
+    let link = this.links.get(user);
+    if (!link) {
+      const created: Link = { sockets: new Set(), order: null, early: [], attached: Promise.resolve(), fillTimer: null };
+      created.attached = this.attach(user, created);
+      this.links.set(user, (link = created));
+      this.d.metrics.users.set(this.links.size);
+    }
+    const state: SocketState = { user, live: false, epoch: null, last: START, queue: [], overflow: false };
+    socket.data = state;
+    link.sockets.add(socket);
+    void socket.join(`u:${user}`);
+    this.d.metrics.sockets.inc();
+    socket.on("disconnect", () => this.disconnected(socket, user));
+    const current = link;
+    void current.attached.then(() => this.start(socket, state, current, position)).catch((err: Error) => {
+      this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
+      socket.disconnect(true);
+    });
+  }
+
+  private async attach(user: string, link: Link): Promise<void> {
+    const head = await this.d.store.attach(user, this.d.nodeId, this.d.incarnation);
+    link.order = newOrder(head.epoch, head.last);
+    for (const p of link.early.splice(0)) this.offerLive(user, link, p);
+  }
+
+  private async start(socket: Socket, state: SocketState, link: Link, position: z.infer<typeof since> | null): Promise<void> {
+    const order = link.order!;
+    state.epoch = order.epoch;
+    state.last = order.tail;
+    if (!position) {
+      this.goLive(socket, state);
+      return;
+    }
+    const sameEpoch = position.epoch === order.epoch;
+    let after = sameEpoch ? position.offset : START;
+    const first = await this.d.store.read(state.user, after, PAGE);
+    const recovered = sameEpoch && (first.length ? first[0]!.prev === position.offset : order.tail === position.offset);
+    socket.emit("recovery", { recovered, epoch: order.epoch, reason: recovered ? undefined : sameEpoch ? "GAP" : "EPOCH_CHANGED" });
+    state.epoch = order.epoch;
+    state.last = after;
+    let page: InboxEntry[] = first;
+    for (;;) {
+      for (const e of page) this.emit(socket, state, { ...e.message, epoch: order.epoch!, offset: e.offset, prev: e.prev }, "replay");
+      if (page.length === PAGE || state.overflow) {
+        state.overflow = false;
+        state.queue = [];
+        await drained(socket);
+        if (!socket.connected) return;
+        after = state.last;
+        page = await this.d.store.read(state.user, after, PAGE);
+        continue;
+      }
+      break;
+    }
+    this.goLive(socket, state);
+  }
+
+  private goLive(socket: Socket, state: SocketState): void {
+    state.live = true;
+    for (const p of state.queue.splice(0)) this.emit(socket, state, p, "live");
+  }
+
+  private offerLive(user: string, link: Link, pushed: Pushed): void {
+    if (!link.order) {
+      link.early.push(pushed);
+      return;
+    }
+    for (const p of offer(link.order, { epoch: pushed.epoch, offset: pushed.offset, prev: pushed.prev, item: pushed })) this.toSockets(link, p);
+    if (link.order.held.length && !link.fillTimer) link.fillTimer = setTimeout(() => void this.fill(user, link), FILL_DELAY_MS);
+  }
+
+  /** A hole stayed open: read what is missing from the inbox, then give up on what cannot be found. */
+  private async fill(user: string, link: Link): Promise<void> {
+    link.fillTimer = null;
+    const order = link.order!;
+    if (!order.held.length || this.links.get(user) !== link) return;
+    try {
+      const entries = await this.d.store.read(user, order.tail, order.held.length + PAGE);
+      for (const e of entries) {
+        const p: Pushed = { ...e.message, epoch: order.epoch!, offset: e.offset, prev: e.prev };
+        for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.toSockets(link, r);
+      }
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, "could not fill a hole from the inbox");
+    }
+    for (const p of giveUp(order)) this.toSockets(link, p);
+  }
+
+  private toSockets(link: Link, p: Pushed): void {
+    for (const s of link.sockets) this.emit(s, s.data as SocketState, p, "live");
+  }
+
+  private emit(socket: Socket, state: SocketState, p: Pushed, mode: "live" | "replay"): void {
+    if (mode === "live" && !state.live) {
+      if (state.queue.length >= QUEUE_LIMIT) state.overflow = true;
+      else state.queue.push(p);
+      return;
+    }
+    if (p.epoch === state.epoch && compareOffsets(p.offset, state.last) <= 0) return;
+    state.epoch = p.epoch;
+    state.last = p.offset;
+    socket.emit("message", p);
+    this.d.metrics.delivered.inc({ mode });
+    if (mode === "live") this.d.metrics.latency.observe(Math.max(0, Date.now() - p.ts) / 1000);
+  }
+
+  private disconnected(socket: Socket, user: string): void {
+    this.d.metrics.sockets.dec();
+    const link = this.links.get(user);
+    if (!link) return;
+    link.sockets.delete(socket);
+    if (link.sockets.size) return;
+    this.links.delete(user);
+    if (link.fillTimer) clearTimeout(link.fillTimer);
+    this.d.metrics.users.set(this.links.size);
+    void link.attached
+      .then(() => this.d.store.detach(user, this.d.nodeId, this.d.incarnation))
+      .catch((err: Error) => this.d.log.warn({ err: err.message }, "could not remove a user's presence"));
+  }
+}
+
+/** Resolves when the socket's transport has flushed what was written (bounded memory during replay). */
+function drained(socket: Socket): Promise<void> {
+  const conn = socket.conn as unknown as { writeBuffer: unknown[]; once(e: string, f: () => void): void; readyState: string };
+  if (!conn.writeBuffer.length || conn.readyState !== "open") return Promise.resolve();
+  return new Promise((resolve) => {
+    conn.once("drain", resolve);
+    conn.once("close", resolve);
+  });
+}

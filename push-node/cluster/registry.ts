@@ -1,0 +1,66 @@
+// Which push nodes are alive: each node announces itself (heartbeat) with how clients reach it,
+// its incarnation (new at every start) and its load. Login and routing read the live set.
+import type { RedisClient } from "../redis.js";
+import { keys } from "../store/keys.js";
+
+export interface NodeInfo {
+  id: string;
+  url: string;
+  path: string;
+  incarnation: string;
+  state: "active" | "draining";
+  /** Milliseconds since the epoch of the last heartbeat. */
+  at: number;
+  sockets: number;
+  users: number;
+}
+
+export interface NodeRegistry {
+  beat(info: NodeInfo): Promise<void>;
+  remove(id: string): Promise<void>;
+  list(): Promise<NodeInfo[]>;
+}
+
+/** The nodes whose last heartbeat is younger than ttlMs. Pure. */
+export function liveNodes(nodes: NodeInfo[], now: number, ttlMs: number): NodeInfo[] {
+  return nodes.filter((n) => now - n.at <= ttlMs);
+}
+
+export class MemoryNodeRegistry implements NodeRegistry {
+  private readonly nodes = new Map<string, NodeInfo>();
+  async beat(info: NodeInfo): Promise<void> {
+    this.nodes.set(info.id, { ...info });
+  }
+  async remove(id: string): Promise<void> {
+    this.nodes.delete(id);
+  }
+  async list(): Promise<NodeInfo[]> {
+    return [...this.nodes.values()];
+  }
+}
+
+/** One small hash per cluster (one slot): field = node id, value = the NodeInfo JSON. */
+export class RedisNodeRegistry implements NodeRegistry {
+  private readonly key: string;
+  constructor(private readonly redis: RedisClient, prefix: string) {
+    this.key = keys(prefix).nodes;
+  }
+  async beat(info: NodeInfo): Promise<void> {
+    await this.redis.hset(this.key, info.id, JSON.stringify(info));
+  }
+  async remove(id: string): Promise<void> {
+    await this.redis.hdel(this.key, id);
+  }
+  async list(): Promise<NodeInfo[]> {
+    const all = await this.redis.hgetall(this.key);
+    const out: NodeInfo[] = [];
+    for (const value of Object.values(all)) {
+      try {
+        out.push(JSON.parse(value) as NodeInfo);
+      } catch {
+        // a foreign or corrupt field: ignore it rather than fail every login
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,162 @@
+// Environment → one validated, typed Config. Every variable is documented in the README.
+import { hostname } from "node:os";
+import { z } from "zod";
+
+const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+
+const env = z
+  .object({
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    HERALD_NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use letters, digits, '.', '_' or '-' (at most 63)").optional(),
+    HERALD_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    HERALD_SOCKET_PATH: z.string().regex(/^\/[^\s?#]*$/, "must start with '/'").default("/socket.io"),
+    REDIS_URL: z.string().optional(),
+    REDIS_MODE: z.enum(["standalone", "cluster"]).default("standalone"),
+    REDIS_TLS_CA_FILE: z.string().optional(),
+    HERALD_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, "letters, digits, '.', '_', ':' or '-' only (no braces)").default("herald"),
+    HERALD_AUTH_MODE: z.enum(["dev", "ticket", "webhook"]).optional(),
+    HERALD_TICKET_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    HERALD_TICKET_JWKS_URL: z.url().optional(),
+    HERALD_TICKET_ISSUER: z.string().optional(),
+    HERALD_TICKET_AUDIENCE: z.string().optional(),
+    HERALD_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    HERALD_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(3000),
+    HERALD_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    HERALD_TOKEN_TTL_SECONDS: int(10, 86_400).default(600),
+    HERALD_PUBLISH_KEYS: list.optional(),
+    HERALD_AFFINITY_FILE: z.string().min(1).optional(),
+    HERALD_AFFINITY_CONFIGMAP: z.string().regex(/^([a-z0-9-]+\/)?[a-z0-9.-]+$/, "use NAME or NAMESPACE/NAME").optional(),
+    HERALD_AFFINITY_CONFIGMAP_KEY: z.string().default("affinity.json"),
+    POD_NAMESPACE: z.string().optional(),
+    HERALD_MAX_PAYLOAD_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
+    HERALD_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    HERALD_MAX_RECIPIENTS: int(1, 100_000).default(1000),
+    HERALD_MAX_BATCH: int(1, 10_000).default(500),
+    HERALD_IDEMPOTENCY_WINDOW_SECONDS: int(1, 86_400).default(300),
+    HERALD_INBOX_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
+    HERALD_INBOX_MAX_LENGTH: int(10, 10_000_000).default(10_000),
+    HERALD_HEARTBEAT_MS: int(100, 60_000).default(1000),
+    HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
+    HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    HERALD_CORS_ORIGINS: list.default(["*"]),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .check((ctx) => {
+    const v = ctx.value;
+    if (v.REDIS_MODE === "cluster" && !v.REDIS_URL) ctx.issues.push({ code: "custom", path: ["REDIS_URL"], message: "is required when REDIS_MODE=cluster", input: v.REDIS_URL });
+    if (v.HERALD_AFFINITY_FILE && v.HERALD_AFFINITY_CONFIGMAP) ctx.issues.push({ code: "custom", path: ["HERALD_AFFINITY_CONFIGMAP"], message: "set either HERALD_AFFINITY_FILE or HERALD_AFFINITY_CONFIGMAP, not both", input: v.HERALD_AFFINITY_CONFIGMAP });
+  });
+
+export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
+export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+export type AffinitySourceConfig =
+  | { kind: "auto" }
+  | { kind: "file"; path: string }
+  | { kind: "configmap"; namespace: string; name: string; key: string };
+
+export interface Config {
+  port: number;
+  host: string;
+  nodeId: string;
+  publicUrl: string;
+  socketPath: string;
+  redis: RedisConfig | null;
+  keyPrefix: string;
+  auth:
+    | { mode: "dev" }
+    | { mode: "ticket"; ticket: TicketConfig }
+    | { mode: "webhook"; url: string; timeoutMs: number };
+  token: { secret: string; generated: boolean; ttlSeconds: number };
+  publishKeys: { keys: string[]; generated: boolean };
+  affinity: AffinitySourceConfig;
+  limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number };
+  idempotencyWindowMs: number;
+  inbox: { ttlMs: number; maxLength: number };
+  heartbeatMs: number;
+  nodeTtlMs: number;
+  shutdownGraceMs: number;
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const DEV_PUBLISH_KEY = "dev-publish-key";
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () => string = randomSecret): Config {
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = env.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? "environment");
+      return `  ${name}=${JSON.stringify(raw[name] ?? "")}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const v = parsed.data;
+  const embedded = !v.REDIS_URL;
+  const fail = (name: string, message: string): never => {
+    throw new ConfigError(`invalid configuration:\n  ${name}: ${message}`);
+  };
+
+  const authMode = v.HERALD_AUTH_MODE ?? (embedded ? "dev" : fail("HERALD_AUTH_MODE", "is required when REDIS_URL is set (ticket or webhook)"));
+  let auth: Config["auth"];
+  if (authMode === "dev") {
+    if (!embedded) fail("HERALD_AUTH_MODE", "dev accepts any user and is only allowed in the embedded mode (without REDIS_URL)");
+    auth = { mode: "dev" };
+  } else if (authMode === "ticket") {
+    if (!v.HERALD_TICKET_SECRET && !v.HERALD_TICKET_JWKS_URL) fail("HERALD_TICKET_SECRET", "ticket mode needs HERALD_TICKET_SECRET (HS256) or HERALD_TICKET_JWKS_URL (RS256/ES256)");
+    auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE } };
+  } else {
+    if (!v.HERALD_WEBHOOK_URL) fail("HERALD_WEBHOOK_URL", "is required when HERALD_AUTH_MODE=webhook");
+    auth = { mode: "webhook", url: v.HERALD_WEBHOOK_URL!, timeoutMs: v.HERALD_WEBHOOK_TIMEOUT_MS };
+  }
+
+  if (!embedded && !v.HERALD_TOKEN_SECRET) fail("HERALD_TOKEN_SECRET", "is required when REDIS_URL is set: every node must verify the tokens the others issue");
+  if (!embedded && !v.HERALD_PUBLISH_KEYS?.length) fail("HERALD_PUBLISH_KEYS", "is required when REDIS_URL is set (comma-separated API keys for POST /v1/publish)");
+
+  let affinity: AffinitySourceConfig = { kind: "auto" };
+  if (v.HERALD_AFFINITY_FILE) affinity = { kind: "file", path: v.HERALD_AFFINITY_FILE };
+  if (v.HERALD_AFFINITY_CONFIGMAP) {
+    const [a, b] = v.HERALD_AFFINITY_CONFIGMAP.split("/");
+    const namespace = b ? a : v.POD_NAMESPACE ?? fail("POD_NAMESPACE", "is required when HERALD_AFFINITY_CONFIGMAP has no namespace");
+    affinity = { kind: "configmap", namespace: namespace!, name: b ?? a!, key: v.HERALD_AFFINITY_CONFIGMAP_KEY };
+  }
+
+  const nodeId = v.HERALD_NODE_ID ?? (embedded ? "node-1" : sanitizeHost(hostname()));
+  return {
+    port: v.PORT,
+    host: v.HOST,
+    nodeId,
+    publicUrl: (v.HERALD_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replace(/\/$/, ""),
+    socketPath: v.HERALD_SOCKET_PATH,
+    redis: v.REDIS_URL ? { urls: v.REDIS_URL.split(",").map((s) => s.trim()).filter(Boolean), mode: v.REDIS_MODE, tlsCaFile: v.REDIS_TLS_CA_FILE } : null,
+    keyPrefix: v.HERALD_KEY_PREFIX,
+    auth,
+    token: { secret: v.HERALD_TOKEN_SECRET ?? random(), generated: !v.HERALD_TOKEN_SECRET, ttlSeconds: v.HERALD_TOKEN_TTL_SECONDS },
+    publishKeys: { keys: v.HERALD_PUBLISH_KEYS?.length ? v.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !v.HERALD_PUBLISH_KEYS?.length },
+    affinity,
+    limits: { maxPayloadBytes: v.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: v.HERALD_MAX_BODY_BYTES, maxRecipients: v.HERALD_MAX_RECIPIENTS, maxBatch: v.HERALD_MAX_BATCH },
+    idempotencyWindowMs: v.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
+    inbox: { ttlMs: v.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: v.HERALD_INBOX_MAX_LENGTH },
+    heartbeatMs: v.HERALD_HEARTBEAT_MS,
+    nodeTtlMs: v.HERALD_NODE_TTL_MS ?? v.HERALD_HEARTBEAT_MS * 3,
+    shutdownGraceMs: v.HERALD_SHUTDOWN_GRACE_MS,
+    corsOrigins: v.HERALD_CORS_ORIGINS,
+    logLevel: v.LOG_LEVEL,
+  };
+}
+
+function sanitizeHost(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63) || "node";
+}
+
+function randomSecret(): string {
+  return crypto.getRandomValues(Buffer.alloc(32)).toString("base64url");
+}

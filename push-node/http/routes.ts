@@ -1,0 +1,161 @@
+// The node's HTTP API: login, publish, disconnect, health, readiness and metrics.
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { Config } from "../config.js";
+import { assign } from "../affinity/assign.js";
+import type { AffinityDocument } from "../affinity/document.js";
+import { LoginError, type Verifier } from "../auth/login.js";
+import type { TokenIssuer } from "../auth/token.js";
+import type { Metrics } from "../metrics.js";
+import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
+import { HttpError, readJson, send, sendError } from "./json.js";
+
+export interface RouteDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  verify: Verifier;
+  tokens: TokenIssuer;
+  publisher: Publisher;
+  affinity: () => AffinityDocument | null;
+  liveNodeIds: () => ReadonlySet<string>;
+  readiness: () => { ready: boolean; checks: Record<string, boolean> };
+  accepting: () => boolean;
+  disconnectUsers: (users: string[]) => void;
+}
+
+const disconnectBody = z.strictObject({ users: z.array(userId).min(1).max(10_000) });
+
+export function createRoutes(d: RouteDeps) {
+  const { config } = d;
+  const keys = config.publishKeys.keys.map((k) => Buffer.from(k));
+  const cors = (req: IncomingMessage): Record<string, string> => {
+    const origin = req.headers.origin;
+    if (!origin) return {};
+    const allowed = config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
+    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, vary: "Origin" } : {};
+  };
+
+  function requireKey(req: IncomingMessage): void {
+    const header = req.headers.authorization ?? "";
+    const m = /^Bearer (.+)$/.exec(header);
+    if (!m) throw new HttpError(401, "UNAUTHORIZED", "send Authorization: Bearer <publish key>");
+    const given = Buffer.from(m[1]!);
+    if (!keys.some((k) => k.length === given.length && timingSafeEqual(k, given))) throw new HttpError(401, "UNAUTHORIZED", "unknown publish key");
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!d.accepting()) throw new HttpError(503, "NODE_UNAVAILABLE", "this node is shutting down; try another");
+    const body = await readJson(req, 64 * 1024);
+    let user: string;
+    try {
+      user = await d.verify(body, req.headers);
+    } catch (err) {
+      if (err instanceof LoginError) {
+        d.metrics.logins.inc({ result: err.status === 502 ? "error" : "refused" });
+        throw new HttpError(err.status, err.code, err.message);
+      }
+      throw err;
+    }
+    const doc = d.affinity();
+    const node = doc ? assign(user, doc, d.liveNodeIds()) : null;
+    if (!node) {
+      d.metrics.logins.inc({ result: "unavailable" });
+      throw new HttpError(503, "NO_NODE_AVAILABLE", "no push node is active and alive to take this user; try again shortly");
+    }
+    const { token, expiresAt } = await d.tokens.issue({ user, node: node.id });
+    d.metrics.logins.inc({ result: "ok" });
+    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
+  }
+
+  async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requireKey(req);
+    const body = await readJson(req, config.limits.maxBodyBytes);
+    const one = async (m: unknown): Promise<PublishResult> => {
+      try {
+        const r = await d.publisher.publish(m as never);
+        d.metrics.published.inc();
+        return r;
+      } catch (err) {
+        if (err instanceof PublishError) {
+          d.metrics.publishRejected.inc({ code: err.code });
+          throw new HttpError(err.status, err.code, err.message);
+        }
+        d.metrics.publishRejected.inc({ code: "STORE_UNAVAILABLE" });
+        d.log.error({ err: (err as Error).message }, "publish failed");
+        throw new HttpError(503, "STORE_UNAVAILABLE", "the message could not be stored; retry with the same idempotencyKey");
+      }
+    };
+    if (!("messages" in body)) {
+      const r = await one(body);
+      send(res, 202, { id: r.id, duplicate: r.duplicate });
+      return;
+    }
+    const keysGiven = Object.keys(body);
+    if (keysGiven.length !== 1) throw new HttpError(400, "INVALID_BODY", `a batch body has only "messages"; unexpected: ${keysGiven.filter((k) => k !== "messages").join(", ")}`);
+    const list = body.messages;
+    if (!Array.isArray(list) || list.length === 0) throw new HttpError(400, "INVALID_BODY", '"messages" must be a non-empty array');
+    if (list.length > config.limits.maxBatch) throw new HttpError(413, "BATCH_TOO_LARGE", `at most ${config.limits.maxBatch} messages per batch`);
+    const results = await Promise.all(
+      list.map((m) =>
+        one(m).then(
+          (r) => ({ id: r.id, duplicate: r.duplicate }),
+          (err: HttpError) => ({ error: { code: err.code, message: err.message, status: err.status } }),
+        ),
+      ),
+    );
+    const accepted = results.filter((r) => "id" in r).length;
+    send(res, accepted ? 202 : results.some((r) => "error" in r && r.error.status === 503) ? 503 : 400, { accepted, results });
+  }
+
+  async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requireKey(req);
+    const parsed = disconnectBody.safeParse(await readJson(req, config.limits.maxBodyBytes));
+    if (!parsed.success) throw new HttpError(400, "INVALID_BODY", z.prettifyError(parsed.error).replace(/\n/g, "; "));
+    d.disconnectUsers(parsed.data.users);
+    send(res, 202, { users: parsed.data.users.length });
+  }
+
+  const routes: Record<string, Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>> = {
+    "/v1/login": { POST: login, OPTIONS: preflight },
+    "/v1/publish": { POST: publish },
+    "/v1/disconnect": { POST: disconnect },
+    "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
+    "/readyz": {
+      GET: (_req, res) => {
+        const r = d.readiness();
+        send(res, r.ready ? 200 : 503, r);
+      },
+    },
+    "/metrics": {
+      GET: async (_req, res) => {
+        const text = await d.metrics.registry.metrics();
+        res.writeHead(200, { "content-type": d.metrics.registry.contentType });
+        res.end(text);
+      },
+    },
+  };
+
+  function preflight(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(204, { ...cors(req), "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
+    res.end();
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0]!;
+    try {
+      const route = routes[path];
+      if (!route) throw new HttpError(404, "NOT_FOUND", `no route ${path}`);
+      const handler = route[req.method ?? "GET"];
+      if (!handler) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${path}; use ${Object.keys(route).join(", ")}`);
+      await handler(req, res);
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) return sendError(res, err);
+      d.log.error({ err: (err as Error).stack }, "request failed");
+      sendError(res, new HttpError(500, "INTERNAL", "internal error"));
+    }
+  };
+}

@@ -1,0 +1,5 @@
+import { pino, type Logger } from "pino";
+
+export function createLogger(level: string, nodeId: string): Logger {
+  return pino({ level, base: { node: nodeId } });
+}

@@ -1,0 +1,29 @@
+// The node's Prometheus metrics (prom-client). No user ids in labels: cardinality stays fixed.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "herald_" });
+  const m = {
+    registry,
+    sockets: new Gauge({ name: "herald_connected_sockets", help: "Socket.IO channels open on this node", registers: [registry] }),
+    users: new Gauge({ name: "herald_connected_users", help: "Distinct users with at least one channel on this node", registers: [registry] }),
+    logins: new Counter({ name: "herald_logins_total", help: "Login requests by result", labelNames: ["result"] as const, registers: [registry] }),
+    handshakes: new Counter({ name: "herald_handshakes_total", help: "Channel handshakes by result (ok or the error code)", labelNames: ["result"] as const, registers: [registry] }),
+    published: new Counter({ name: "herald_messages_published_total", help: "Messages accepted for publishing on this node", registers: [registry] }),
+    publishRejected: new Counter({ name: "herald_publish_rejected_total", help: "Publish requests or messages refused, by error code", labelNames: ["code"] as const, registers: [registry] }),
+    delivered: new Counter({ name: "herald_messages_delivered_total", help: "Messages emitted to client sockets (one per socket)", labelNames: ["mode"] as const, registers: [registry] }),
+    latency: new Histogram({
+      name: "herald_delivery_latency_seconds",
+      help: "Time from a message's acceptance to its emit on a live socket",
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    redisErrors: new Counter({ name: "herald_redis_errors_total", help: "Redis connection or command errors seen by this node", registers: [registry] }),
+    affinityVersion: new Gauge({ name: "herald_affinity_version", help: "Version of the affinity document this node uses", registers: [registry] }),
+    ready: new Gauge({ name: "herald_node_ready", help: "1 when this node is ready to take logins and channels", registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

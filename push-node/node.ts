@@ -1,0 +1,211 @@
+// Wires one push node: stores, bus, registry, affinity, Socket.IO channel and HTTP routes.
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { createMetrics } from "./metrics.js";
+import { createRedis, type RedisClient } from "./redis.js";
+import { keys } from "./store/keys.js";
+import { MemoryUserStore } from "./store/memory-user-store.js";
+import { RedisUserStore } from "./store/redis-user-store.js";
+import type { UserStore } from "./store/user-store.js";
+import { MemoryNodeBus, type NodeBus } from "./bus/node-bus.js";
+import { RedisNodeBus } from "./bus/redis-node-bus.js";
+import { MemoryNodeRegistry, RedisNodeRegistry, liveNodes, type NodeInfo, type NodeRegistry } from "./cluster/registry.js";
+import { newIncarnation } from "./cluster/incarnation.js";
+import { AutoAffinitySource, ConfigMapAffinitySource, FileAffinitySource, type AffinitySource } from "./affinity/source.js";
+import { assign } from "./affinity/assign.js";
+import type { AffinityDocument } from "./affinity/document.js";
+import { TokenIssuer } from "./auth/token.js";
+import { createVerifier } from "./auth/login.js";
+import { Publisher } from "./publisher.js";
+import { ChannelServer } from "./channel/channel-server.js";
+import { createRoutes } from "./http/routes.js";
+
+export interface PushNode {
+  url: string;
+  port: number;
+  /** SIGTERM behaviour: stop taking logins and channels, tell clients to log in again, wait for them, close. */
+  shutdown(): Promise<void>;
+}
+
+export async function startPushNode(config: Config, log: Logger): Promise<PushNode> {
+  const metrics = createMetrics();
+  const incarnation = newIncarnation();
+  const redisClients: RedisClient[] = [];
+  let store: UserStore;
+  let bus: NodeBus;
+  let registry: NodeRegistry;
+  let redis: RedisClient | null = null;
+
+  if (config.redis) {
+    redis = createRedis(config.redis);
+    redisClients.push(redis);
+    redis.on("error", (err: Error) => {
+      metrics.redisErrors.inc();
+      log.warn({ err: err.message }, "redis error");
+    });
+    store = new RedisUserStore(redis, config.keyPrefix, config.inbox);
+    bus = new RedisNodeBus(redis, config.keyPrefix, log, () => metrics.redisErrors.inc());
+    registry = new RedisNodeRegistry(redis, config.keyPrefix);
+  } else {
+    log.warn("EMBEDDED MODE: no REDIS_URL, so messages, inboxes and presence live in this process only");
+    store = new MemoryUserStore(config.inbox);
+    bus = new MemoryNodeBus();
+    registry = new MemoryNodeRegistry();
+  }
+  if (config.auth.mode === "dev") log.warn("DEVELOPMENT LOGIN: HERALD_AUTH_MODE=dev lets anyone log in as any user. Never use it in production.");
+  if (config.token.generated) log.warn("HERALD_TOKEN_SECRET is not set: using a random secret for this process only");
+  if (config.publishKeys.generated) log.warn({ key: config.publishKeys.keys[0] }, "HERALD_PUBLISH_KEYS is not set: publishing accepts the development key");
+
+  const affinity: AffinitySource =
+    config.affinity.kind === "file" ? new FileAffinitySource(config.affinity.path, log)
+    : config.affinity.kind === "configmap" ? new ConfigMapAffinitySource(config.affinity, log)
+    : new AutoAffinitySource();
+
+  // The cluster as this node last saw it.
+  let known = new Map<string, string>();
+  let live = new Set<string>();
+  let lastBeatOk = 0;
+  let shuttingDown = false;
+  let ownState: "active" | "draining" = "active";
+
+  const tokens = new TokenIssuer(config.token.secret, config.token.ttlSeconds);
+  const http: HttpServer = createServer();
+  const io = new Server(http, {
+    path: config.socketPath,
+    serveClient: false,
+    cors: { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins },
+    maxHttpBufferSize: 16 * 1024,
+    perMessageDeflate: false,
+  });
+  if (redis) io.adapter(createAdapter(redis, { streamName: keys(config.keyPrefix).adapterStream, maxLen: 10_000 }));
+
+  const findNode = (id: string) => affinity.current()?.nodes.find((n) => n.id === id) ?? null;
+  const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
+
+  const publisher = new Publisher({
+    store,
+    bus,
+    knownNodes: () => known,
+    limits: config.limits,
+    idempotencyWindowMs: config.idempotencyWindowMs,
+  });
+  const stopBus = await bus.consume(config.nodeId, (envelopes) => channel.deliver(envelopes));
+
+  const readiness = () => {
+    const checks = {
+      store: !config.redis || Date.now() - lastBeatOk <= config.nodeTtlMs,
+      affinity: affinity.current() !== null,
+      accepting: !shuttingDown,
+    };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+
+  const routes = createRoutes({
+    config,
+    log,
+    metrics,
+    verify: createVerifier(config.auth),
+    tokens,
+    publisher,
+    affinity: () => affinity.current(),
+    liveNodeIds: () => live,
+    readiness,
+    accepting: () => !shuttingDown,
+    disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+  });
+  http.on("request", (req, res) => {
+    if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests
+    void routes(req, res);
+  });
+
+  const info = (): NodeInfo => ({
+    id: config.nodeId,
+    url: config.publicUrl,
+    path: config.socketPath,
+    incarnation,
+    state: ownState,
+    at: Date.now(),
+    sockets: channel.socketCount,
+    users: channel.userCount,
+  });
+
+  async function heartbeat(): Promise<void> {
+    try {
+      await registry.beat(info());
+      const nodes = await registry.list();
+      lastBeatOk = Date.now();
+      const alive = liveNodes(nodes, Date.now(), config.nodeTtlMs);
+      known = new Map(nodes.map((n) => [n.id, n.incarnation]));
+      live = new Set(alive.map((n) => n.id));
+      if (affinity instanceof AutoAffinitySource) affinity.update(alive);
+    } catch (err) {
+      metrics.redisErrors.inc();
+      log.warn({ err: (err as Error).message }, "heartbeat failed");
+    }
+    metrics.ready.set(readiness().ready ? 1 : 0);
+  }
+
+  let lastDoc: AffinityDocument | null = null;
+  affinity.on("change", (doc) => {
+    metrics.affinityVersion.set(doc.version);
+    const me = doc.nodes.find((n) => n.id === config.nodeId);
+    const wasDraining = ownState === "draining";
+    ownState = me?.state === "draining" ? "draining" : "active";
+    if (ownState === "draining" && !wasDraining) {
+      const n = channel.relogin("draining", undefined, 2000);
+      log.info({ sockets: n }, "this node is draining: asked its clients to log in again");
+    } else if (lastDoc && me) {
+      // Users whose assignment moved (a node joined or returned) are asked to move, spread over a few seconds.
+      const moved = [...channel.users()].filter((u) => {
+        const to = assign(u, doc, live);
+        return to !== null && to.id !== config.nodeId;
+      });
+      if (moved.length) {
+        channel.relogin("reassigned", moved, 5000);
+        log.info({ users: moved.length, version: doc.version }, "affinity changed: asked moved users to log in again");
+      }
+    }
+    lastDoc = doc;
+  });
+
+  await heartbeat();
+  await affinity.start();
+  const beat = setInterval(() => void heartbeat(), config.heartbeatMs);
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  log.info({ port, host: config.host, publicUrl: config.publicUrl, path: config.socketPath, redis: config.redis?.mode ?? "embedded", auth: config.auth.mode }, "push node listening");
+
+  let closing: Promise<void> | null = null;
+  async function shutdown(): Promise<void> {
+    if (closing) return closing;
+    shuttingDown = true;
+    metrics.ready.set(0);
+    closing = (async () => {
+      clearInterval(beat);
+      await registry.remove(config.nodeId).catch(() => {});
+      const asked = channel.relogin("shutdown");
+      log.info({ sockets: asked, graceMs: config.shutdownGraceMs }, "shutting down: asked clients to log in again");
+      const deadline = Date.now() + config.shutdownGraceMs;
+      while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      affinity.stop();
+      io.disconnectSockets(true);
+      await new Promise<void>((r) => io.close(() => r()));
+      await stopBus();
+      // let presence removals issued by the disconnects reach Redis before closing the connections
+      for (const c of redisClients) await c.quit().catch(() => c.disconnect());
+      await store.close();
+      log.info("push node stopped");
+    })();
+    return closing;
+  }
+
+  return { url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`, port, shutdown };
+}

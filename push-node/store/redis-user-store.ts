@@ -1,0 +1,111 @@
+// The Redis (or Redis Cluster) home of UserStore. Each operation on a user is one Lua script over that
+// user's keys, which share a hash tag and so a slot: atomic, and never CROSSSLOT.
+import { randomUUID } from "node:crypto";
+import type { RedisClient } from "../redis.js";
+import { keys } from "./keys.js";
+import { META_TTL_FACTOR, START, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+
+// KEYS: meta, inbox, presence, mark. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe (1/0), meta ttl ms.
+const APPEND = `
+local function presence() return redis.call('HGETALL', KEYS[3]) end
+if ARGV[6] == '1' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then
+    local sp = string.find(seen, ' ')
+    return {redis.call('HGET', KEYS[1], 'e') or '', string.sub(seen, 1, sp - 1), string.sub(seen, sp + 1), presence()}
+  end
+end
+local e = redis.call('HGET', KEYS[1], 'e')
+local prev = redis.call('HGET', KEYS[1], 'l') or '${START}'
+if not e then
+  e = ARGV[2]
+  prev = '${START}'
+  redis.call('HSET', KEYS[1], 'e', e)
+end
+local off = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1], 'p', prev)
+redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[5])
+redis.call('HSET', KEYS[1], 'l', off)
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[6] == '1' then redis.call('SET', KEYS[4], off .. ' ' .. prev, 'PX', ARGV[4]) end
+return {e, off, prev, presence()}
+`;
+
+// KEYS: meta, presence. ARGV: node, incarnation.
+const ATTACH = `
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local m = redis.call('HMGET', KEYS[1], 'e', 'l')
+return {m[1] or '', m[2] or '${START}'}
+`;
+
+// KEYS: presence. ARGV: node, incarnation.
+const DETACH = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+type Scripted = RedisClient & {
+  heraldAppend(...args: string[]): Promise<[string, string, string, string[]]>;
+  heraldAttach(...args: string[]): Promise<[string, string]>;
+  heraldDetach(...args: string[]): Promise<number>;
+};
+
+export class RedisUserStore implements UserStore {
+  private readonly redis: Scripted;
+  private readonly k: ReturnType<typeof keys>;
+
+  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }) {
+    redis.defineCommand("heraldAppend", { numberOfKeys: 4, lua: APPEND });
+    redis.defineCommand("heraldAttach", { numberOfKeys: 2, lua: ATTACH });
+    redis.defineCommand("heraldDetach", { numberOfKeys: 1, lua: DETACH });
+    this.redis = redis as Scripted;
+    this.k = keys(prefix);
+  }
+
+  async append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended> {
+    const u = this.k.user(user);
+    const { ttlMs, maxLength } = this.bounds;
+    const minId = `${Date.now() - ttlMs}-0`;
+    const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
+      u.meta, u.inbox, u.presence, u.mark(message.id),
+      JSON.stringify(message), randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? "1" : "0", String(ttlMs * META_TTL_FACTOR),
+    );
+    return { epoch, offset, prev, nodes: pairs(flat) };
+  }
+
+  async attach(user: string, node: string, incarnation: string): Promise<InboxHead> {
+    const u = this.k.user(user);
+    const [epoch, last] = await this.redis.heraldAttach(u.meta, u.presence, node, incarnation);
+    return { epoch: epoch || null, last };
+  }
+
+  async detach(user: string, node: string, incarnation: string): Promise<void> {
+    await this.redis.heraldDetach(this.k.user(user).presence, node, incarnation);
+  }
+
+  async read(user: string, after: string, limit: number): Promise<InboxEntry[]> {
+    const rows = await this.redis.xrange(this.k.user(user).inbox, `(${after}`, "+", "COUNT", limit);
+    return rows.map(([offset, fields]) => {
+      const f = pairs(fields);
+      return { offset, prev: f.p ?? START, message: JSON.parse(f.m ?? "null") as StoredMessage };
+    });
+  }
+
+  async claim(key: string, id: string, windowMs: number): Promise<string> {
+    const k = this.k.idempotency(key);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if ((await this.redis.set(k, id, "PX", windowMs, "NX")) === "OK") return id;
+      const owner = await this.redis.get(k);
+      if (owner) return owner;
+    }
+    throw new Error("idempotency key kept changing hands");
+  }
+
+  async close(): Promise<void> {}
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}

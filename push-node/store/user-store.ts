@@ -1,0 +1,69 @@
+// Per-user state kept in the database device (claim 2): each addressee's inbox of messages (a stream
+// whose positions order that user's messages), the epoch of that inbox, and the user's presence
+// (which nodes hold a channel for the user). One interface, a Redis and an in-memory home.
+
+export interface StoredMessage {
+  id: string;
+  event: string;
+  data: unknown;
+  /** When Herald accepted it, in milliseconds since the Unix epoch. */
+  ts: number;
+}
+
+/** Where a message sits in one user's inbox: `offset` orders it, `prev` is the offset before it ("0-0" first). */
+export interface Position {
+  epoch: string;
+  offset: string;
+}
+
+export interface Appended extends Position {
+  prev: string;
+  /** The user's presence: node id → that node's incarnation when it recorded the user. */
+  nodes: Record<string, string>;
+}
+
+export interface InboxEntry {
+  offset: string;
+  prev: string;
+  message: StoredMessage;
+}
+
+export interface InboxHead {
+  /** null while the user has no inbox (never written, or expired and forgotten). */
+  epoch: string | null;
+  /** The offset of the last message ever appended in this epoch ("0-0" when none). */
+  last: string;
+}
+
+export interface UserStore {
+  /**
+   * Appends a message to a user's inbox and returns its position with the user's presence, atomically:
+   * a node that records the user before the append is in `nodes`; one that records it after sees the
+   * message in the inbox. With `dedupe`, appending the same message id twice returns the first position.
+   */
+  append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended>;
+  /** Records that `node` (at `incarnation`) holds a channel for the user; returns the inbox head at that instant. */
+  attach(user: string, node: string, incarnation: string): Promise<InboxHead>;
+  /** Removes the node from the user's presence if it still holds the same incarnation. */
+  detach(user: string, node: string, incarnation: string): Promise<void>;
+  /** Up to `limit` entries after `after` (exclusive), oldest first. */
+  read(user: string, after: string, limit: number): Promise<InboxEntry[]>;
+  /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
+  claim(key: string, id: string, windowMs: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const START = "0-0";
+
+/** An inbox's epoch and last offset outlive its messages by this factor, so that a client idle past the
+ * TTL who missed nothing resumes without a false alarm, while one who missed something is told. */
+export const META_TTL_FACTOR = 4;
+
+/** Compares two inbox offsets ("<ms>-<seq>"). Pure. */
+export function compareOffsets(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  if (am.length !== bm.length) return am.length - bm.length;
+  if (am !== bm) return am < bm ? -1 : 1;
+  return Number(as) - Number(bs);
+}
