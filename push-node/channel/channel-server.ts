@@ -7,7 +7,8 @@ import { z } from "zod";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Envelope } from "../bus/node-bus.js";
 import type { Metrics } from "../metrics.js";
-import { START, compareOffsets, type InboxEntry, type StoredMessage, type UserStore } from "../store/user-store.js";
+import { START, compareOffsets, type InboxEntry, type Position, type StoredMessage, type UserStore } from "../store/user-store.js";
+import { resumeFrom } from "./resume.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
 import type { AffinityNode } from "../affinity/document.js";
 
@@ -22,6 +23,10 @@ export type ReloginReason = "shutdown" | "draining" | "reassigned";
 
 interface SocketState {
   user: string;
+  device: string | null;
+  /** The latest ack not yet written, and whether a write is scheduled. */
+  ack: Position | null;
+  ackTimer: NodeJS.Timeout | null;
   live: boolean;
   epoch: string | null;
   last: string;
@@ -37,10 +42,12 @@ interface Link {
   fillTimer: NodeJS.Timeout | null;
 }
 
-const since = z.strictObject({ epoch: z.string().min(1).max(64), offset: z.string().regex(/^\d+-\d+$/) });
+const since = z.strictObject({ epoch: z.string().min(1).max(64), offset: z.string().regex(/^\d{1,15}-\d{1,15}$/) });
+const deviceId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/);
 const PAGE = 200;
 const QUEUE_LIMIT = 2000;
 const FILL_DELAY_MS = 100;
+const ACK_FLUSH_MS = 50;
 
 export interface ChannelDeps {
   io: Server;
@@ -121,17 +128,23 @@ export class ChannelServer {
       const node = this.d.findNode(checked.claims.node);
       throw fail("WRONG_NODE", `this token is for node ${checked.claims.node}`, { node: node ? { id: node.id, url: node.url, path: node.path } : null });
     }
-    let position: z.infer<typeof since> | null = null;
+    let position: Position | null = null;
     if (auth.since !== undefined && auth.since !== null) {
       const p = since.safeParse(auth.since);
       if (!p.success) throw fail("INVALID_HANDSHAKE", 'auth.since must be {"epoch": "...", "offset": "<ms>-<seq>"}');
       position = p.data;
     }
-    socket.data = { user: checked.claims.user, since: position };
+    let device: string | null = null;
+    if (auth.deviceId !== undefined && auth.deviceId !== null) {
+      const p = deviceId.safeParse(auth.deviceId);
+      if (!p.success) throw fail("INVALID_HANDSHAKE", "auth.deviceId must be 1-64 letters, digits, '.', '_', ':' or '-'");
+      device = p.data;
+    }
+    socket.data = { user: checked.claims.user, since: position, device };
   }
 
   private connected(socket: Socket): void {
-    const { user, since: position } = socket.data as { user: string; since: z.infer<typeof since> | null };
+    const { user, since: position, device } = socket.data as { user: string; since: Position | null; device: string | null };
     this.d.metrics.handshakes.inc({ result: "ok" });
     let link = this.links.get(user);
     if (!link) {
@@ -140,12 +153,13 @@ export class ChannelServer {
       this.links.set(user, (link = created));
       this.d.metrics.users.set(this.links.size);
     }
-    const state: SocketState = { user, live: false, epoch: null, last: START, queue: [], overflow: false };
+    const state: SocketState = { user, device, ack: null, ackTimer: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
     void socket.join(`u:${user}`);
     this.d.metrics.sockets.inc();
-    socket.on("disconnect", () => this.disconnected(socket, user));
+    socket.on("disconnect", () => this.disconnected(socket, state));
+    socket.on("ack", (p: unknown) => this.acked(state, p));
     const current = link;
     void current.attached.then(() => this.start(socket, state, current, position)).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
@@ -159,10 +173,12 @@ export class ChannelServer {
     for (const p of link.early.splice(0)) this.offerLive(user, link, p);
   }
 
-  private async start(socket: Socket, state: SocketState, link: Link, position: z.infer<typeof since> | null): Promise<void> {
+  private async start(socket: Socket, state: SocketState, link: Link, given: Position | null): Promise<void> {
     const order = link.order!;
     state.epoch = order.epoch;
     state.last = order.tail;
+    const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : {};
+    const position = resumeFrom(given, state.device, acks, order.epoch);
     if (!position) {
       this.goLive(socket, state);
       return;
@@ -240,7 +256,26 @@ export class ChannelServer {
     if (mode === "live") this.d.metrics.latency.observe(Math.max(0, Date.now() - p.ts) / 1000);
   }
 
-  private disconnected(socket: Socket, user: string): void {
+  /** A cumulative ack from the client; written at most every ACK_FLUSH_MS per socket. */
+  private acked(state: SocketState, payload: unknown): void {
+    const p = since.safeParse(payload);
+    if (!p.success || state.device === null) return;
+    state.ack = p.data;
+    state.ackTimer ??= setTimeout(() => this.flushAck(state), ACK_FLUSH_MS);
+  }
+
+  private flushAck(state: SocketState): void {
+    state.ackTimer = null;
+    const ack = state.ack;
+    if (!ack || state.device === null) return;
+    state.ack = null;
+    this.d.store.ack(state.user, state.device, ack).catch((err: Error) => this.d.log.warn({ err: err.message }, "could not store an ack"));
+  }
+
+  private disconnected(socket: Socket, state: SocketState): void {
+    const user = state.user;
+    if (state.ackTimer) clearTimeout(state.ackTimer);
+    this.flushAck(state);
     this.d.metrics.sockets.dec();
     const link = this.links.get(user);
     if (!link) return;

@@ -1,6 +1,6 @@
 // The embedded home of UserStore: one process, no Redis. Same semantics as the Redis one, bounded alike.
 import { randomUUID } from "node:crypto";
-import { META_TTL_FACTOR, START, compareOffsets, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, START, compareOffsets, type Appended, type InboxEntry, type InboxHead, type Position, type StoredMessage, type UserStore } from "./user-store.js";
 
 interface Inbox {
   epoch: string;
@@ -15,6 +15,7 @@ interface Inbox {
 export class MemoryUserStore implements UserStore {
   private readonly inboxes = new Map<string, Inbox>();
   private readonly presence = new Map<string, Map<string, string>>();
+  private readonly acked = new Map<string, Map<string, Position>>();
   private readonly claims = new Map<string, { id: string; until: number }>();
   private lastMs = 0;
   private seq = 0;
@@ -68,6 +69,18 @@ export class MemoryUserStore implements UserStore {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  async ack(user: string, device: string, position: Position): Promise<void> {
+    let devices = this.acked.get(user);
+    if (!devices) this.acked.set(user, (devices = new Map()));
+    const old = devices.get(device);
+    if (old && old.epoch === position.epoch && compareOffsets(old.offset, position.offset) >= 0) return;
+    devices.set(device, { ...position });
+  }
+
+  async acks(user: string): Promise<Record<string, Position>> {
+    return Object.fromEntries(this.acked.get(user) ?? []);
   }
 
   async claim(key: string, id: string, windowMs: number): Promise<string> {

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { RedisClient } from "../redis.js";
 import { keys } from "./keys.js";
-import { META_TTL_FACTOR, START, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, START, type Appended, type InboxEntry, type InboxHead, type Position, type StoredMessage, type UserStore } from "./user-store.js";
 
 // KEYS: meta, inbox, presence, mark. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe (1/0), meta ttl ms.
 const APPEND = `
@@ -44,10 +44,24 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 return 1
 `;
 
+// KEYS: acks. ARGV: device, epoch, offset, ttl ms. Moves a device's ack forward only (within an epoch).
+const ACK = `
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then
+  local e, ms, seq = string.match(old, '^(%S+) (%d+)-(%d+)$')
+  local nms, nseq = string.match(ARGV[3], '^(%d+)-(%d+)$')
+  if e == ARGV[2] and (tonumber(ms) > tonumber(nms) or (ms == nms and tonumber(seq) >= tonumber(nseq))) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`;
+
 type Scripted = RedisClient & {
   heraldAppend(...args: string[]): Promise<[string, string, string, string[]]>;
   heraldAttach(...args: string[]): Promise<[string, string]>;
   heraldDetach(...args: string[]): Promise<number>;
+  heraldAck(...args: string[]): Promise<number>;
 };
 
 export class RedisUserStore implements UserStore {
@@ -58,6 +72,7 @@ export class RedisUserStore implements UserStore {
     redis.defineCommand("heraldAppend", { numberOfKeys: 4, lua: APPEND });
     redis.defineCommand("heraldAttach", { numberOfKeys: 2, lua: ATTACH });
     redis.defineCommand("heraldDetach", { numberOfKeys: 1, lua: DETACH });
+    redis.defineCommand("heraldAck", { numberOfKeys: 1, lua: ACK });
     this.redis = redis as Scripted;
     this.k = keys(prefix);
   }
@@ -89,6 +104,20 @@ export class RedisUserStore implements UserStore {
       const f = pairs(fields);
       return { offset, prev: f.p ?? START, message: JSON.parse(f.m ?? "null") as StoredMessage };
     });
+  }
+
+  async ack(user: string, device: string, position: Position): Promise<void> {
+    await this.redis.heraldAck(this.k.user(user).acks, device, position.epoch, position.offset, String(this.bounds.ttlMs * META_TTL_FACTOR));
+  }
+
+  async acks(user: string): Promise<Record<string, Position>> {
+    const all = await this.redis.hgetall(this.k.user(user).acks);
+    const out: Record<string, Position> = {};
+    for (const [device, v] of Object.entries(all)) {
+      const [epoch, offset] = v.split(" ");
+      if (epoch && offset) out[device] = { epoch, offset };
+    }
+    return out;
   }
 
   async claim(key: string, id: string, windowMs: number): Promise<string> {

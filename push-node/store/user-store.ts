@@ -48,6 +48,10 @@ export interface UserStore {
   detach(user: string, node: string, incarnation: string): Promise<void>;
   /** Up to `limit` entries after `after` (exclusive), oldest first. */
   read(user: string, after: string, limit: number): Promise<InboxEntry[]>;
+  /** Records that a device of the user processed everything up to `position` (never moves backwards within an epoch). */
+  ack(user: string, device: string, position: Position): Promise<void>;
+  /** Each device's last acknowledged position. */
+  acks(user: string): Promise<Record<string, Position>>;
   /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
   claim(key: string, id: string, windowMs: number): Promise<string>;
   close(): Promise<void>;
