@@ -1,0 +1,71 @@
+// The plain-HTTP admin endpoint on loopback: audit log, fault injection, RBAC switch, watch cuts.
+//   GET  /audit[?user=&verb=&resource=&namespace=&name=]    audit entries (JSON array)
+//   DELETE /audit                                          clear the audit log
+//   POST /faults        {"verb":"update","resource":"widgets","count":2,"status":409}
+//   GET  /faults        pending rules;  DELETE /faults      clear them
+//   POST /watches/cut   {"resource":"pods"} (optional filter) → {"cut": n}
+//   POST /compact       forget watch history (resuming watches get 410)
+//   POST /rbac          {"enabled": true}
+//   GET  /info          url, kubeconfig path, pod and service address ranges
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Simulator } from "./simulator.js";
+
+function reply(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(code, { "Content-Type": "application/json" }).end(text);
+}
+
+async function jsonBody(req: IncomingMessage): Promise<any> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text.trim() ? JSON.parse(text) : {};
+}
+
+export class AdminApi {
+  constructor(private readonly sim: Simulator) {}
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.route(req, res).catch((err) => reply(res, 400, { error: String((err as Error).message ?? err) }));
+  };
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://admin");
+    const key = `${req.method} ${url.pathname.replace(/\/+$/, "")}`;
+    const q = Object.fromEntries(url.searchParams);
+    switch (key) {
+      case "GET /audit":
+        return reply(res, 200, this.sim.audit.find(q));
+      case "DELETE /audit":
+        this.sim.audit.clear();
+        return reply(res, 200, {});
+      case "GET /faults":
+        return reply(res, 200, this.sim.faults.pending());
+      case "POST /faults":
+        this.sim.faults.add(await jsonBody(req));
+        return reply(res, 201, this.sim.faults.pending());
+      case "DELETE /faults":
+        this.sim.faults.clear();
+        return reply(res, 200, []);
+      case "POST /watches/cut":
+        return reply(res, 200, { cut: this.sim.faults.cutWatches(await jsonBody(req)) });
+      case "POST /compact":
+        this.sim.compact();
+        return reply(res, 200, {});
+      case "POST /rbac": {
+        const body = await jsonBody(req);
+        this.sim.setRbac(Boolean(body.enabled));
+        return reply(res, 200, { enabled: Boolean(body.enabled) });
+      }
+      case "GET /info":
+        return reply(res, 200, {
+          url: this.sim.url,
+          kubeconfigPath: this.sim.kubeconfigPath,
+          podNetwork: this.sim.network.podPrefix + ".0/24",
+          serviceNetwork: this.sim.network.servicePrefix + ".0/24",
+        });
+      default:
+        return reply(res, 404, { error: `no such admin endpoint: ${key}` });
+    }
+  }
+}

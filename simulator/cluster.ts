@@ -1,0 +1,509 @@
+// The API semantics over the store: create/get/list/update/patch/delete with metadata bookkeeping,
+// optimistic concurrency, subresources, CRD schemas, finalizers and garbage collection. Both the HTTP
+// server and the in-process controllers (kubelet, workloads, endpoints) go through this class.
+import YAML from "yaml";
+import { admitBuiltin, validateCrd } from "./admission.js";
+import { apiError, errors, qualified } from "./errors.js";
+import { gcActions, namespaceContents } from "./gc.js";
+import { clone, deepEqual, evalSimpleJsonPath, getPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
+import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge } from "./patch.js";
+import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./resources.js";
+import { applyDefaults, validateName, validateSchema, prune, type Cause } from "./schema.js";
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
+import { Store } from "./store.js";
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: string;
+  fieldManager?: string;
+  /** Warnings to send back (Warning headers). */
+  warnings?: string[];
+}
+
+export interface DeleteOptions extends WriteOptions {
+  propagationPolicy?: string;
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export type PatchType = "json" | "merge" | "strategic" | "apply";
+
+/** Extension points for the controllers (kubelet: graceful pod deletion; network: Service IPs). */
+export interface ClusterHooks {
+  /** Called on create/update of a built-in object before it is stored; may mutate it. */
+  admit?: (type: ResourceType, obj: Obj, old: Obj | undefined) => void;
+  /** Whether deleting this pod must wait for the kubelet to stop its processes. */
+  podNeedsGracefulStop?: (pod: Obj) => boolean;
+}
+
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+export class Cluster {
+  readonly store: Store;
+  private types = new Map<string, ResourceType>();
+  readonly hooks: ClusterHooks[] = [];
+  private gcScheduled = false;
+
+  constructor(historyLimit = 5000) {
+    this.store = new Store(historyLimit);
+    for (const t of BUILTIN_TYPES) this.types.set(this.typeKey(t.group, t.version, t.plural), t);
+    for (const ns of SYSTEM_NAMESPACES) this.create(this.resolve("", "v1", "namespaces")!, undefined, { metadata: { name: ns } });
+    this.store.subscribe((e) => {
+      if (e.type !== "ADDED") this.scheduleGc();
+    });
+  }
+
+  private typeKey(group: string, version: string, plural: string): string {
+    return `${group}/${version}/${plural}`;
+  }
+
+  /** Every served resource type. */
+  allTypes(): ResourceType[] {
+    return [...this.types.values()];
+  }
+
+  resolve(group: string, version: string, plural: string): ResourceType | undefined {
+    return this.types.get(this.typeKey(group, version, plural));
+  }
+
+  /** The type of a kind by apiVersion ("apps/v1") and kind ("StatefulSet"). */
+  typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
+    return this.allTypes().find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+  }
+
+  /** Shorthand for controllers: the type of a built-in by plural and group. */
+  builtin(plural: string, group = ""): ResourceType {
+    const t = this.allTypes().find((x) => x.plural === plural && x.group === group && !x.custom);
+    if (!t) throw new Error(`no built-in ${plural}`);
+    return t;
+  }
+
+  private served(t: ResourceType, obj: Obj): Obj {
+    const { apiVersion: _a, kind: _k, ...rest } = obj;
+    return { apiVersion: apiVersionOf(t), kind: t.kind, ...rest };
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  get(t: ResourceType, namespace: string | undefined, name: string): Obj {
+    const obj = this.store.get(t.storageKey, t.namespaced ? namespace : undefined, name);
+    if (!obj) throw errors.notFound(t.plural, t.group, name);
+    return this.served(t, obj);
+  }
+
+  tryGet(t: ResourceType, namespace: string | undefined, name: string): Obj | undefined {
+    const obj = this.store.get(t.storageKey, t.namespaced ? namespace : undefined, name);
+    return obj && this.served(t, obj);
+  }
+
+  /** Filters built from list/watch options; throws 400 on a malformed selector. */
+  selectorFilter(opts: ListOptions): (obj: Obj) => boolean {
+    try {
+      const labels = parseLabelSelector(opts.labelSelector);
+      const fields = parseFieldSelector(opts.fieldSelector);
+      return (obj) => matchesLabels(labels, obj.metadata?.labels) && matchesFields(fields, obj);
+    } catch (err) {
+      if (err instanceof SelectorError) throw errors.badRequest(err.message);
+      throw err;
+    }
+  }
+
+  list(t: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Obj {
+    const filter = this.selectorFilter(opts);
+    let items = this.store.list(t.storageKey, t.namespaced ? namespace : undefined).filter(filter);
+    const rv = String(this.store.currentRevision);
+    let next: string | undefined;
+    if (opts.continue) {
+      let start: { after: string };
+      try {
+        start = JSON.parse(Buffer.from(opts.continue, "base64url").toString());
+      } catch {
+        throw errors.badRequest("continue key is not valid: illegal base64 data");
+      }
+      items = items.filter((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}` > start.after);
+    }
+    let remaining = 0;
+    if (opts.limit && opts.limit > 0 && items.length > opts.limit) {
+      remaining = items.length - opts.limit;
+      items = items.slice(0, opts.limit);
+      const last = items[items.length - 1]!;
+      next = Buffer.from(JSON.stringify({ after: `${last.metadata.namespace ?? ""}/${last.metadata.name}` })).toString("base64url");
+    }
+    const metadata: Obj = { resourceVersion: rv };
+    if (next) {
+      metadata.continue = next;
+      metadata.remainingItemCount = remaining;
+    }
+    return { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata, items: items.map((o) => this.served(t, o)) };
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------
+
+  private namespaceFor(t: ResourceType, urlNamespace: string | undefined, obj: Obj): string | undefined {
+    if (!t.namespaced) {
+      delete obj.metadata.namespace;
+      return undefined;
+    }
+    const ns = urlNamespace ?? obj.metadata.namespace ?? "default";
+    if (obj.metadata.namespace && obj.metadata.namespace !== ns)
+      throw errors.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    obj.metadata.namespace = ns;
+    return ns;
+  }
+
+  private checkNamespaceWritable(ns: string | undefined): void {
+    if (ns === undefined) return;
+    const nsObj = this.store.get("/namespaces", undefined, ns);
+    if (!nsObj) throw errors.notFound("namespaces", "", ns);
+    if (nsObj.metadata.deletionTimestamp)
+      throw apiError(403, `${ns} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, "Forbidden", { name: ns, kind: "namespaces" });
+  }
+
+  /** Schema defaulting, pruning and validation for custom resources; built-in admission otherwise. */
+  private admit(t: ResourceType, obj: Obj, old: Obj | undefined, opts: WriteOptions): void {
+    const causes: Cause[] = [];
+    if (!old) causes.push(...validateName(obj.metadata.name));
+    if (t.custom && t.schema) {
+      const defaulted = applyDefaults(t.schema, obj) as Obj;
+      const { value, unknown } = prune(t.schema, defaulted);
+      const unknownFields = unknown.filter((p) => !p.startsWith("metadata.") && p !== "metadata" && p !== "apiVersion" && p !== "kind");
+      if (unknownFields.length > 0) {
+        if (opts.fieldValidation === "Strict")
+          throw errors.badRequest(
+            `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`,
+          );
+        if (opts.fieldValidation === "Warn") opts.warnings?.push(...unknownFields.map((f) => `unknown field "${f}"`));
+      }
+      const pruned = value as Obj;
+      pruned.metadata = obj.metadata;
+      for (const k of Object.keys(obj)) delete obj[k];
+      Object.assign(obj, pruned);
+      causes.push(...validateSchema(t.schema, obj));
+    } else if (t.kind === "CustomResourceDefinition") causes.push(...validateCrd(obj));
+    else causes.push(...admitBuiltin(t.kind, obj, old));
+    if (causes.length > 0) throw errors.invalid(t.kind, t.group, obj.metadata.name ?? "", causes);
+    if (!t.custom) for (const h of this.hooks) h.admit?.(t, obj, old);
+  }
+
+  create(t: ResourceType, urlNamespace: string | undefined, body: unknown, opts: WriteOptions = {}): Obj {
+    if (!isPlainObject(body)) throw errors.badRequest("the body of the request must be a JSON object");
+    const obj = clone(body);
+    obj.metadata = isPlainObject(obj.metadata) ? obj.metadata : {};
+    if (obj.kind && obj.kind !== t.kind) throw errors.badRequest(`the kind in the body (${obj.kind}) does not match the resource (${t.kind})`);
+    obj.apiVersion = apiVersionOf(t);
+    obj.kind = t.kind;
+    const ns = this.namespaceFor(t, urlNamespace, obj);
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    if (t.plural !== "namespaces") this.checkNamespaceWritable(ns);
+    if (obj.metadata.name && this.store.get(t.storageKey, ns, obj.metadata.name)) throw errors.alreadyExists(t.plural, t.group, obj.metadata.name);
+    for (const k of ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"])
+      delete obj.metadata[k];
+    if (t.status && t.kind !== "Namespace") delete obj.status;
+    this.admit(t, obj, undefined, opts);
+    obj.metadata.uid = newUid();
+    obj.metadata.creationTimestamp = nowTimestamp();
+    if (t.custom || isPlainObject(obj.spec)) obj.metadata.generation = 1;
+    if (t.kind === "CustomResourceDefinition") obj.status = crdStatus(obj);
+    if (opts.dryRun) return this.served(t, { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.store.currentRevision) } });
+    const stored = this.store.put(t.storageKey, obj);
+    this.afterWrite(t, stored, undefined);
+    return this.served(t, stored);
+  }
+
+  /**
+   * Replaces an object (PUT). `subresource` "status" changes only the status; otherwise status is kept
+   * for kinds with a status subresource. No-op updates do not bump resourceVersion (as the real server).
+   */
+  update(t: ResourceType, urlNamespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: string): Obj {
+    if (!isPlainObject(body)) throw errors.badRequest("the body of the request must be a JSON object");
+    const ns = t.namespaced ? urlNamespace : undefined;
+    const existing = this.store.get(t.storageKey, ns, name);
+    if (!existing) throw errors.notFound(t.plural, t.group, name);
+    const incoming = clone(body);
+    incoming.metadata = isPlainObject(incoming.metadata) ? incoming.metadata : {};
+    if (incoming.metadata.name !== undefined && incoming.metadata.name !== name)
+      throw errors.badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+    if (t.namespaced && incoming.metadata.namespace !== undefined && incoming.metadata.namespace !== ns)
+      throw errors.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    const rv = incoming.metadata.resourceVersion;
+    if (rv !== undefined && rv !== "" && rv !== existing.metadata.resourceVersion) throw errors.conflict(t.plural, t.group, name);
+    if ((rv === undefined || rv === "") && t.custom)
+      throw errors.invalid(t.kind, t.group, name, [{ reason: "FieldValueInvalid", message: "Invalid value: 0x0: must be specified for an update", field: "metadata.resourceVersion" }]);
+
+    let next: Obj;
+    if (subresource === "status") {
+      next = { ...clone(existing), status: incoming.status };
+      if (next.status === undefined) delete next.status;
+    } else {
+      next = incoming;
+      next.apiVersion = apiVersionOf(t);
+      next.kind = t.kind;
+      if (t.status && t.kind !== "Namespace") {
+        if (existing.status === undefined) delete next.status;
+        else next.status = clone(existing.status);
+      }
+      else if (t.kind === "Namespace") next.status = incoming.status ?? existing.status;
+    }
+    for (const k of ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name", "generation"]) {
+      if (existing.metadata[k] === undefined) delete next.metadata[k];
+      else next.metadata[k] = existing.metadata[k];
+    }
+    if (existing.metadata.deletionTimestamp) {
+      const added = (next.metadata.finalizers ?? []).filter((f: string) => !(existing.metadata.finalizers ?? []).includes(f));
+      if (added.length > 0)
+        throw errors.invalid(t.kind, t.group, name, [{ reason: "FieldValueForbidden" as Cause["reason"], message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, field: "metadata.finalizers" }]);
+    }
+    if (subresource !== "status") this.admit(t, next, existing, opts);
+    else if (t.custom && t.schema) {
+      const causes = validateSchema(t.schema, next);
+      if (causes.length > 0) throw errors.invalid(t.kind, t.group, name, causes);
+    }
+    if (subresource !== "status" && specChanged(existing, next) && existing.metadata.generation !== undefined) next.metadata.generation = existing.metadata.generation + 1;
+    else if (subresource !== "status" && specChanged(existing, next) && isPlainObject(next.spec)) next.metadata.generation = 1;
+    if (t.kind === "CustomResourceDefinition") next.status = crdStatus(next);
+    next.metadata.resourceVersion = existing.metadata.resourceVersion;
+    if (deepEqual(stripVolatile(next), stripVolatile(existing))) return this.served(t, existing);
+    if (opts.dryRun) return this.served(t, next);
+    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+      const removed = this.store.remove(t.storageKey, ns, name)!;
+      this.afterDelete(t, removed);
+      return this.served(t, removed);
+    }
+    const stored = this.store.put(t.storageKey, next);
+    this.afterWrite(t, stored, existing);
+    return this.served(t, stored);
+  }
+
+  patch(t: ResourceType, urlNamespace: string | undefined, name: string, patchType: PatchType, patchBody: string, opts: WriteOptions = {}, subresource?: string): Obj {
+    let patch: unknown;
+    try {
+      patch = patchType === "apply" ? YAML.parse(patchBody) : JSON.parse(patchBody);
+    } catch (err) {
+      throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
+    }
+    const ns = t.namespaced ? urlNamespace : undefined;
+    const existing = this.store.get(t.storageKey, ns, name);
+    if (patchType === "apply") {
+      if (!opts.fieldManager)
+        throw errors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }]);
+      if (!existing) {
+        if (subresource) throw errors.notFound(t.plural, t.group, name);
+        const body = clone(patch) as Obj;
+        body.metadata = { ...(body.metadata ?? {}), name };
+        return this.create(t, urlNamespace, body, opts);
+      }
+    }
+    if (!existing) throw errors.notFound(t.plural, t.group, name);
+    if (patchType === "strategic" && t.custom)
+      throw apiError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`, "UnsupportedMediaType");
+    const current = this.served(t, existing);
+    let patched: unknown;
+    try {
+      if (patchType === "json") patched = applyJsonPatch(current, patch);
+      else if (patchType === "merge") patched = applyMergePatch(current, patch);
+      else if (patchType === "strategic") patched = strategicMerge(current, patch);
+      else patched = t.custom ? applyMergePatch(current, patch) : strategicMerge(current, patch);
+    } catch (err) {
+      if (err instanceof PatchError) throw apiError(422, err.message, "Invalid");
+      throw err;
+    }
+    if (!isPlainObject(patched)) throw errors.badRequest("the patch produced a non-object");
+    patched.metadata = isPlainObject(patched.metadata) ? patched.metadata : {};
+    if (patched.metadata.resourceVersion === undefined) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
+    return this.update(t, urlNamespace, name, patched, opts, subresource);
+  }
+
+  delete(t: ResourceType, urlNamespace: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
+    const ns = t.namespaced ? urlNamespace : undefined;
+    const existing = this.store.get(t.storageKey, ns, name);
+    if (!existing) throw errors.notFound(t.plural, t.group, name);
+    const pre = opts.preconditions ?? {};
+    if ((pre.uid && pre.uid !== existing.metadata.uid) || (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion))
+      throw errors.conflict(t.plural, t.group, name);
+    if (opts.dryRun) return this.served(t, existing);
+    const next = clone(existing);
+    const finalizers: string[] = [...(next.metadata.finalizers ?? [])];
+    const policy = opts.propagationPolicy ?? "Background";
+    if (policy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
+    if (policy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
+    if (t.kind === "Namespace") finalizers.push("kubernetes");
+
+    const graceful = t.kind === "Pod" && opts.gracePeriodSeconds !== 0 && this.hooks.some((h) => h.podNeedsGracefulStop?.(existing));
+    if (graceful || finalizers.length > 0) {
+      if (!next.metadata.deletionTimestamp) {
+        const grace = graceful ? (opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30) : 0;
+        next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+        next.metadata.deletionGracePeriodSeconds = grace;
+        if (t.kind === "Namespace") next.status = { ...(next.status ?? {}), phase: "Terminating" };
+      } else if (t.kind === "Pod" && opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < (next.metadata.deletionGracePeriodSeconds ?? 30)) {
+        next.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds;
+      }
+      next.metadata.finalizers = finalizers.filter((f) => f !== "kubernetes");
+      if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
+      if (deepEqual(next, existing)) return this.served(t, existing);
+      const stored = this.store.put(t.storageKey, next);
+      this.scheduleGc();
+      return this.served(t, stored);
+    }
+    const removed = this.store.remove(t.storageKey, ns, name)!;
+    this.afterDelete(t, removed);
+    return this.served(t, removed);
+  }
+
+  // ---- scale subresource --------------------------------------------------------------------------
+
+  getScale(t: ResourceType, namespace: string | undefined, name: string): Obj {
+    if (!t.scale) throw errors.noResource();
+    const obj = this.get(t, namespace, name);
+    const selector = t.scale.labelSelectorPath ? evalSimpleJsonPath(obj, t.scale.labelSelectorPath) : undefined;
+    return {
+      kind: "Scale",
+      apiVersion: "autoscaling/v1",
+      metadata: { name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      spec: { replicas: Number(evalSimpleJsonPath(obj, t.scale.specReplicasPath) ?? 0) },
+      status: { replicas: Number(evalSimpleJsonPath(obj, t.scale.statusReplicasPath) ?? 0), ...(selector ? { selector: String(selector) } : {}) },
+    };
+  }
+
+  updateScale(t: ResourceType, namespace: string | undefined, name: string, scale: Obj, opts: WriteOptions = {}): Obj {
+    if (!t.scale) throw errors.noResource();
+    const obj = this.get(t, namespace, name);
+    const replicas = scale?.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw errors.invalid("Scale", "autoscaling", name, [{ reason: "FieldValueInvalid", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: "spec.replicas" }]);
+    const rv = scale.metadata?.resourceVersion;
+    if (rv && rv !== obj.metadata.resourceVersion) throw errors.conflict(t.plural, t.group, name);
+    setPath(obj, splitDotPath(t.scale.specReplicasPath), replicas);
+    this.update(t, namespace, name, obj, opts);
+    return this.getScale(t, namespace, name);
+  }
+
+  patchScale(t: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, body: string, opts: WriteOptions = {}): Obj {
+    const current = this.getScale(t, namespace, name);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(body);
+    } catch (err) {
+      throw errors.badRequest(`error decoding patch: ${(err as Error).message}`);
+    }
+    const patched = patchType === "json" ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
+    return this.updateScale(t, namespace, name, patched as Obj, opts);
+  }
+
+  // ---- CRDs, GC and namespaces ---------------------------------------------------------------------
+
+  private afterWrite(t: ResourceType, obj: Obj, _old: Obj | undefined): void {
+    if (t.kind === "CustomResourceDefinition") this.registerCrd(obj);
+    if (t.kind === "Namespace" && !_old) {
+      const sa = this.resolve("", "v1", "serviceaccounts")!;
+      if (!this.store.get(sa.storageKey, obj.metadata.name, "default")) this.create(sa, obj.metadata.name, { metadata: { name: "default" } });
+    }
+  }
+
+  private afterDelete(t: ResourceType, obj: Obj): void {
+    if (t.kind === "CustomResourceDefinition") this.unregisterCrd(obj);
+    this.scheduleGc();
+  }
+
+  private registerCrd(crd: Obj): void {
+    const storageKey = `${crd.spec.group}/${crd.spec.names.plural}`;
+    for (const [k, t] of this.types) if (t.storageKey === storageKey && t.custom) this.types.delete(k);
+    for (const t of typesFromCrd(crd)) this.types.set(this.typeKey(t.group, t.version, t.plural), t);
+  }
+
+  private unregisterCrd(crd: Obj): void {
+    const storageKey = `${crd.spec.group}/${crd.spec.names.plural}`;
+    for (const [k, t] of this.types) if (t.storageKey === storageKey && t.custom) this.types.delete(k);
+    for (const o of this.store.list(storageKey)) this.store.remove(storageKey, o.metadata.namespace, o.metadata.name);
+  }
+
+  private typeForStorageKey(storageKey: string): ResourceType | undefined {
+    return this.allTypes().find((t) => t.storageKey === storageKey);
+  }
+
+  scheduleGc(): void {
+    if (this.gcScheduled) return;
+    this.gcScheduled = true;
+    setImmediate(() => {
+      this.gcScheduled = false;
+      this.collectGarbage();
+    });
+  }
+
+  /** One pass of the garbage collector and namespace controller; further passes follow the changes. */
+  collectGarbage(): void {
+    const all = this.store.all();
+    for (const a of gcActions(all)) {
+      const t = this.typeForStorageKey(a.target.storageKey);
+      if (!t) continue;
+      const { namespace, name } = a.target.object.metadata;
+      try {
+        if (a.action === "delete") this.delete(t, namespace, name, { propagationPolicy: "Background" });
+        else if (a.action === "dropOwnerRef") {
+          const o = this.get(t, namespace, name);
+          o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((r: Obj) => r.uid !== a.ownerUid);
+          if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
+          this.update(t, namespace, name, o);
+        } else {
+          const o = this.get(t, namespace, name);
+          o.metadata.finalizers = (o.metadata.finalizers ?? []).filter((f: string) => f !== a.finalizer);
+          this.update(t, namespace, name, o);
+        }
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404 && (err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    for (const ns of all.filter((s) => s.storageKey === "/namespaces" && s.object.metadata.deletionTimestamp)) {
+      const name = ns.object.metadata.name;
+      const contents = namespaceContents(all, name);
+      for (const c of contents) {
+        const t = this.typeForStorageKey(c.storageKey);
+        if (t && !c.object.metadata.deletionTimestamp) this.delete(t, name, c.object.metadata.name);
+      }
+      if (contents.length === 0 && (ns.object.metadata.finalizers ?? []).length === 0) this.store.remove("/namespaces", undefined, name);
+      else if (contents.length === 0) this.scheduleGc();
+    }
+  }
+
+  /** Name of a resource in messages ("pods", "widgets.example.com"). */
+  static describe(t: ResourceType): string {
+    return qualified(t.plural, t.group);
+  }
+}
+
+function stripVolatile(o: Obj): Obj {
+  const c = clone(o);
+  delete c.metadata.resourceVersion;
+  delete c.metadata.managedFields;
+  return c;
+}
+
+/** Whether anything but metadata and status changed (what bumps metadata.generation). */
+function specChanged(a: Obj, b: Obj): boolean {
+  const strip = (o: Obj) => {
+    const { metadata: _m, status: _s, ...rest } = o;
+    return rest;
+  };
+  return !deepEqual(strip(a), strip(b));
+}
+
+function crdStatus(crd: Obj): Obj {
+  const now = nowTimestamp();
+  return {
+    acceptedNames: clone(crd.spec.names),
+    storedVersions: (crd.spec.versions ?? []).filter((v: Obj) => v.storage).map((v: Obj) => v.name),
+    conditions: [
+      { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found", lastTransitionTime: crd.status?.conditions?.[0]?.lastTransitionTime ?? now },
+      { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted", lastTransitionTime: crd.status?.conditions?.[1]?.lastTransitionTime ?? now },
+    ],
+  };
+}
+
+export { getPath };

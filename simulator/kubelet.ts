@@ -1,0 +1,636 @@
+// The kubelet: runs every pod as local processes on its own loopback IP, writes its volumes, runs its
+// probes, restarts containers per restartPolicy, reports status, and stops pods on deletion
+// (SIGTERM to the process group, SIGKILL after the grace period).
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Cluster } from "./cluster.js";
+import type { Tokens } from "./identity.js";
+import { renderKubeconfig } from "./kubeconfig.js";
+import type { Network } from "./network.js";
+import { nowTimestamp, type Obj } from "./objects.js";
+import { ConfigError, containerEnv, fieldRefValue, processFor, rewriteMountPaths, type Lookup } from "./pod-spec.js";
+import { podStatus, type ContainerState, type PodRuntimeState } from "./pod-status.js";
+import type { StoreEvent } from "./store.js";
+
+export interface KubeletOptions {
+  cluster: Cluster;
+  network: Network;
+  tokens: Tokens;
+  dir: string;
+  caCert: string;
+  apiServer: () => { host: string; port: number };
+  log: (line: string) => void;
+}
+
+/** The repository root: simulator sources live in <root>/simulator, compiled in <root>/dist/simulator. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, "bin", "herald.js")) && existsSync(join(dir, "package.json"))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+}
+
+export const NODE_NAME = "sim-node";
+
+interface Container {
+  spec: Obj;
+  state: ContainerState;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  timers: NodeJS.Timeout[];
+  backoffTimer?: NodeJS.Timeout;
+  probeCounts: Record<string, { ok: number; fail: number }>;
+}
+
+interface PodRuntime {
+  uid: string;
+  namespace: string;
+  name: string;
+  ip: string;
+  dir: string;
+  root: string;
+  startTime: string;
+  restartPolicy: string;
+  initialized: boolean;
+  containers: Container[];
+  stopping: boolean;
+  waitingForConfig?: string;
+  publishScheduled: boolean;
+  mountPaths: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Kubelet {
+  private readonly pods = new Map<string, PodRuntime>();
+  private unsubscribe = () => {};
+  private stopped = false;
+  private readonly root = repoRoot();
+  private readonly heraldBin = join(this.root, "bin", "herald.js");
+
+  constructor(private readonly o: KubeletOptions) {
+    o.cluster.hooks.push({ podNeedsGracefulStop: (pod) => this.pods.has(pod.metadata.uid) });
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.o.dir, { recursive: true });
+    const nodes = this.o.cluster.builtin("nodes");
+    if (!this.o.cluster.tryGet(nodes, undefined, NODE_NAME)) {
+      this.o.cluster.create(nodes, undefined, { metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } } });
+      const node = this.o.cluster.get(nodes, undefined, NODE_NAME);
+      node.status = {
+        addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE_NAME }],
+        conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "the simulator runs pods as local processes", lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() }],
+        nodeInfo: { kubeletVersion: "v1.32.0-herald-sim", operatingSystem: "linux", architecture: process.arch, containerRuntimeVersion: "sim://processes" },
+      };
+      this.o.cluster.update(nodes, undefined, NODE_NAME, node, {}, "status");
+    }
+    this.unsubscribe = this.o.cluster.store.subscribe((e) => this.onEvent(e));
+    for (const pod of this.o.cluster.store.list("/pods")) this.onPod(pod);
+  }
+
+  private lookup: Lookup = {
+    configMap: (ns, name) => this.o.cluster.store.get("/configmaps", ns, name),
+    secret: (ns, name) => this.o.cluster.store.get("/secrets", ns, name),
+  };
+
+  private onEvent(e: StoreEvent): void {
+    if (this.stopped) return;
+    if (e.storageKey === "/pods") {
+      if (e.type === "DELETED") {
+        const rt = this.pods.get(e.object.metadata.uid);
+        if (rt && !rt.stopping) void this.stopPod(rt, 2, false);
+      } else this.onPod(e.object);
+    }
+    if (e.storageKey === "/configmaps" || e.storageKey === "/secrets") {
+      for (const rt of this.pods.values()) {
+        if (rt.namespace !== e.object.metadata.namespace || rt.stopping) continue;
+        const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+        if (!pod) continue;
+        try {
+          this.writeVolumes(rt, pod);
+          if (rt.waitingForConfig) {
+            rt.waitingForConfig = undefined;
+            this.startContainers(rt, pod);
+          }
+        } catch (err) {
+          if (!(err instanceof ConfigError)) this.o.log(`kubelet: volumes of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  private onPod(pod: Obj): void {
+    const rt = this.pods.get(pod.metadata.uid);
+    if (pod.metadata.deletionTimestamp) {
+      if (rt && !rt.stopping) void this.stopPod(rt, pod.metadata.deletionGracePeriodSeconds ?? 30, true);
+      else if (!rt) this.removePodObject(pod);
+      return;
+    }
+    if (rt || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
+    this.startPod(pod);
+  }
+
+  private removePodObject(pod: Obj): void {
+    try {
+      this.o.cluster.delete(this.o.cluster.builtin("pods"), pod.metadata.namespace, pod.metadata.name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      if (code !== 404 && code !== 409) this.o.log(`kubelet: delete ${pod.metadata.name}: ${(err as Error).message}`);
+    }
+  }
+
+  private startPod(pod: Obj): void {
+    const ns = pod.metadata.namespace;
+    const dir = join(this.o.dir, `${ns}_${pod.metadata.name}_${pod.metadata.uid.slice(0, 8)}`);
+    const rt: PodRuntime = {
+      uid: pod.metadata.uid,
+      namespace: ns,
+      name: pod.metadata.name,
+      ip: this.o.network.allocatePodIp(),
+      dir,
+      root: join(dir, "root"),
+      startTime: nowTimestamp(),
+      restartPolicy: pod.spec?.restartPolicy ?? "Always",
+      initialized: false,
+      containers: (pod.spec?.containers ?? []).map((c: Obj) => ({
+        spec: c,
+        state: { name: c.name, image: c.image ?? "", state: "waiting", reason: "ContainerCreating", ready: false, started: false, restartCount: 0 },
+        timers: [],
+        probeCounts: {},
+      })),
+      stopping: false,
+      publishScheduled: false,
+      mountPaths: [],
+    };
+    this.pods.set(rt.uid, rt);
+    mkdirSync(join(dir, "logs"), { recursive: true });
+    mkdirSync(rt.root, { recursive: true });
+    mkdirSync(join(dir, "home"), { recursive: true });
+    if (pod.spec?.nodeName !== NODE_NAME) {
+      try {
+        const bound = this.o.cluster.get(this.o.cluster.builtin("pods"), ns, pod.metadata.name);
+        bound.spec.nodeName = NODE_NAME;
+        this.o.cluster.update(this.o.cluster.builtin("pods"), ns, pod.metadata.name, bound);
+      } catch (err) {
+        this.o.log(`kubelet: bind ${ns}/${pod.metadata.name}: ${(err as Error).message}`);
+      }
+    }
+    this.publish(rt);
+    try {
+      this.writeVolumes(rt, pod);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        rt.waitingForConfig = err.message;
+        for (const c of rt.containers) Object.assign(c.state, { reason: "ContainerCreating", message: err.message });
+        this.publish(rt);
+        return;
+      }
+      throw err;
+    }
+    void this.runInitThenContainers(rt, pod);
+  }
+
+  private async runInitThenContainers(rt: PodRuntime, pod: Obj): Promise<void> {
+    for (const init of pod.spec?.initContainers ?? []) {
+      for (;;) {
+        if (rt.stopping) return;
+        const code = await this.runToCompletion(rt, pod, init);
+        if (code === 0) break;
+        if (rt.restartPolicy === "Never") {
+          for (const c of rt.containers) Object.assign(c.state, { state: "terminated", exitCode: code, reason: "Init:Error", finishedAt: nowTimestamp() });
+          this.publish(rt);
+          return;
+        }
+        await sleep(1000);
+      }
+    }
+    this.startContainers(rt, pod);
+  }
+
+  private runToCompletion(rt: PodRuntime, pod: Obj, spec: Obj): Promise<number> {
+    return new Promise((done) => {
+      let child: ChildProcess;
+      try {
+        child = this.spawnContainer(rt, pod, spec);
+      } catch (err) {
+        this.o.log(`kubelet: init container ${spec.name}: ${(err as Error).message}`);
+        done(1);
+        return;
+      }
+      child.on("error", () => done(127));
+      child.on("exit", (code) => done(code ?? 1));
+    });
+  }
+
+  private startContainers(rt: PodRuntime, pod: Obj): void {
+    if (rt.stopping || this.stopped) return;
+    rt.initialized = true;
+    for (const c of rt.containers) this.startContainer(rt, pod, c);
+  }
+
+  private spawnContainer(rt: PodRuntime, pod: Obj, spec: Obj): ChildProcess {
+    const withIp = { ...pod, status: { ...(pod.status ?? {}), podIP: rt.ip, podIPs: [{ ip: rt.ip }], hostIP: "127.0.0.1" }, spec: { ...pod.spec, nodeName: NODE_NAME } };
+    const declared = containerEnv(withIp, spec, this.lookup);
+    for (const [k, v] of Object.entries(declared)) declared[k] = rewriteMountPaths(v, rt.mountPaths, rt.root);
+    const api = this.o.apiServer();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      HOME: join(rt.dir, "home"),
+      HOSTNAME: pod.spec?.hostname ?? pod.metadata.name,
+      KUBERNETES_SERVICE_HOST: api.host,
+      KUBERNETES_SERVICE_PORT: String(api.port),
+      KUBERNETES_SERVICE_PORT_HTTPS: String(api.port),
+      KUBERNETES_PORT: `tcp://${api.host}:${api.port}`,
+      KUBECONFIG: join(rt.dir, "kubeconfig"),
+      NODE_EXTRA_CA_CERTS: join(rt.dir, "ca.crt"),
+      HERALD_SIM_POD_ROOT: rt.root,
+      ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
+      ...declared,
+    };
+    const proc = processFor(spec, env, this.heraldBin, process.execPath);
+    const args = proc.args.map((a) => rewriteMountPaths(a, rt.mountPaths, rt.root));
+    const cwd = spec.workingDir ? rewriteMountPaths(spec.workingDir, rt.mountPaths, rt.root) : proc.herald ? this.root : rt.root;
+    mkdirSync(cwd, { recursive: true });
+    const logFd = openSync(join(rt.dir, "logs", `${spec.name}.log`), "a");
+    try {
+      return spawn(proc.file, args, { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
+  private startContainer(rt: PodRuntime, pod: Obj, c: Container): void {
+    if (rt.stopping || this.stopped) return;
+    let child: ChildProcess;
+    try {
+      child = this.spawnContainer(rt, pod, c.spec);
+    } catch (err) {
+      Object.assign(c.state, { state: "waiting", reason: err instanceof ConfigError ? "CreateContainerConfigError" : "CreateContainerError", message: (err as Error).message });
+      this.publish(rt);
+      if (err instanceof ConfigError) rt.waitingForConfig = err.message;
+      return;
+    }
+    c.child = child;
+    const startedAt = nowTimestamp();
+    const startedMs = Date.now();
+    Object.assign(c.state, { state: "running", reason: undefined, message: undefined, pid: child.pid, startedAt, ready: false, started: !c.spec.startupProbe });
+    c.probeCounts = {};
+    let spawnError: Error | undefined;
+    c.exited = new Promise<void>((resolveExit) => {
+      child.on("error", (err) => {
+        spawnError = err;
+      });
+      child.on("close", (code, signal) => {
+        for (const t of c.timers) clearTimeout(t);
+        c.timers = [];
+        c.child = undefined;
+        const exitCode = code ?? (signal ? 128 + (signal === "SIGKILL" ? 9 : signal === "SIGTERM" ? 15 : 1) : spawnError ? 128 : 1);
+        const finishedAt = nowTimestamp();
+        const reason = spawnError ? "StartError" : exitCode === 0 ? "Completed" : "Error";
+        c.state.last = { exitCode, reason, startedAt, finishedAt };
+        Object.assign(c.state, { state: "terminated", exitCode, reason, finishedAt, ready: false });
+        resolveExit();
+        if (rt.stopping || this.stopped) return;
+        const restart = rt.restartPolicy === "Always" || (rt.restartPolicy === "OnFailure" && exitCode !== 0);
+        if (restart) {
+          const ranLong = Date.now() - startedMs > 10_000;
+          const delay = ranLong ? 0 : Math.min(10_000, 500 * 2 ** Math.min(c.state.restartCount, 5));
+          Object.assign(c.state, { state: "waiting", reason: delay > 0 ? "CrashLoopBackOff" : "ContainerCreating", message: spawnError?.message });
+          c.backoffTimer = setTimeout(() => {
+            c.state.restartCount++;
+            const current = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+            if (current && !current.metadata.deletionTimestamp) this.startContainer(rt, current, c);
+          }, delay);
+        }
+        this.publish(rt);
+      });
+    });
+    this.startProbes(rt, c);
+    this.publish(rt);
+  }
+
+  // ---- probes --------------------------------------------------------------------------------------
+
+  private startProbes(rt: PodRuntime, c: Container): void {
+    const schedule = (kind: "startupProbe" | "readinessProbe" | "livenessProbe", delayMs: number) => {
+      const probe = c.spec[kind];
+      if (!probe) return;
+      const t = setTimeout(() => void this.probeOnce(rt, c, kind), delayMs);
+      c.timers.push(t);
+    };
+    if (c.spec.startupProbe) schedule("startupProbe", (c.spec.startupProbe.initialDelaySeconds ?? 0) * 1000);
+    else this.startMainProbes(rt, c);
+    void schedule;
+  }
+
+  private startMainProbes(rt: PodRuntime, c: Container): void {
+    c.state.started = true;
+    if (!c.spec.readinessProbe) c.state.ready = true;
+    for (const kind of ["readinessProbe", "livenessProbe"] as const) {
+      const probe = c.spec[kind];
+      if (!probe) continue;
+      c.timers.push(setTimeout(() => void this.probeOnce(rt, c, kind), (probe.initialDelaySeconds ?? 0) * 1000));
+    }
+    this.publish(rt);
+  }
+
+  private async probeOnce(rt: PodRuntime, c: Container, kind: "startupProbe" | "readinessProbe" | "livenessProbe"): Promise<void> {
+    if (!c.child || rt.stopping) return;
+    const probe = c.spec[kind];
+    const child = c.child;
+    const ok = await this.runProbe(rt, c, probe);
+    if (c.child !== child || rt.stopping) return;
+    const counts = (c.probeCounts[kind] ??= { ok: 0, fail: 0 });
+    if (ok) {
+      counts.ok++;
+      counts.fail = 0;
+    } else {
+      counts.fail++;
+      counts.ok = 0;
+    }
+    const failureThreshold = probe.failureThreshold ?? 3;
+    const successThreshold = probe.successThreshold ?? 1;
+    if (kind === "startupProbe") {
+      if (counts.ok >= successThreshold) {
+        this.startMainProbes(rt, c);
+        return;
+      }
+      if (counts.fail >= failureThreshold) {
+        this.killContainer(c, "SIGKILL");
+        return;
+      }
+    } else if (kind === "readinessProbe") {
+      if (counts.ok >= successThreshold && !c.state.ready) {
+        c.state.ready = true;
+        this.publish(rt);
+      } else if (counts.fail >= failureThreshold && c.state.ready) {
+        c.state.ready = false;
+        this.publish(rt);
+      }
+    } else if (counts.fail >= failureThreshold) {
+      this.o.log(`kubelet: liveness probe of ${rt.namespace}/${rt.name}/${c.spec.name} failed ${counts.fail} times: restarting`);
+      this.killContainer(c, "SIGTERM");
+      const grace = (this.o.cluster.store.get("/pods", rt.namespace, rt.name)?.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      const escalate = setTimeout(() => this.killContainer(c, "SIGKILL"), grace);
+      void c.exited?.then(() => clearTimeout(escalate));
+      return;
+    }
+    c.timers.push(setTimeout(() => void this.probeOnce(rt, c, kind), (probe.periodSeconds ?? 10) * 1000));
+  }
+
+  private portOf(c: Container, port: number | string): number {
+    if (typeof port === "number") return port;
+    if (/^\d+$/.test(port)) return Number(port);
+    const named = (c.spec.ports ?? []).find((p: Obj) => p.name === port);
+    return named?.containerPort ?? 0;
+  }
+
+  private runProbe(rt: PodRuntime, c: Container, probe: Obj): Promise<boolean> {
+    const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+    return new Promise((done) => {
+      if (probe.httpGet) {
+        const g = probe.httpGet;
+        const req = (g.scheme === "HTTPS" ? httpsRequest : httpRequest)(
+          {
+            host: g.host || rt.ip,
+            port: this.portOf(c, g.port),
+            path: g.path ?? "/",
+            method: "GET",
+            timeout: timeoutMs,
+            headers: Object.fromEntries((g.httpHeaders ?? []).map((h: Obj) => [h.name, h.value])),
+            rejectUnauthorized: false,
+          },
+          (res) => {
+            res.resume();
+            done((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+          },
+        );
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => done(false));
+        req.end();
+      } else if (probe.tcpSocket || probe.grpc) {
+        const port = this.portOf(c, probe.tcpSocket?.port ?? probe.grpc.port);
+        const s = connect({ host: probe.tcpSocket?.host || rt.ip, port, timeout: timeoutMs });
+        s.on("connect", () => {
+          s.destroy();
+          done(true);
+        });
+        s.on("timeout", () => {
+          s.destroy();
+          done(false);
+        });
+        s.on("error", () => done(false));
+      } else if (probe.exec) {
+        const [file, ...args] = (probe.exec.command ?? []) as string[];
+        if (!file) return done(false);
+        const p = spawn(file, args.map((a) => rewriteMountPaths(a, rt.mountPaths, rt.root)), { cwd: rt.root, stdio: "ignore", timeout: timeoutMs, env: { PATH: process.env.PATH ?? "" } });
+        p.on("error", () => done(false));
+        p.on("exit", (code) => done(code === 0));
+      } else done(true);
+    });
+  }
+
+  // ---- stopping ----------------------------------------------------------------------------------
+
+  private killContainer(c: Container, signal: NodeJS.Signals): void {
+    const pid = c.child?.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Stops a pod's processes: SIGTERM, then SIGKILL after `graceSeconds`; then removes the pod object. */
+  private async stopPod(rt: PodRuntime, graceSeconds: number, removeObject: boolean): Promise<void> {
+    rt.stopping = true;
+    for (const c of rt.containers) {
+      for (const t of c.timers) clearTimeout(t);
+      if (c.backoffTimer) clearTimeout(c.backoffTimer);
+      this.killContainer(c, graceSeconds > 0 ? "SIGTERM" : "SIGKILL");
+    }
+    const exits = rt.containers.map((c) => (c.child ? c.exited : undefined)).filter((p): p is Promise<void> => p !== undefined);
+    let killTimer: NodeJS.Timeout | undefined;
+    if (graceSeconds > 0 && exits.length > 0) {
+      killTimer = setTimeout(() => {
+        for (const c of rt.containers) this.killContainer(c, "SIGKILL");
+      }, graceSeconds * 1000);
+    }
+    await Promise.all(exits);
+    if (killTimer) clearTimeout(killTimer);
+    this.pods.delete(rt.uid);
+    this.o.network.releasePodIp(rt.ip);
+    if (removeObject && !this.stopped) {
+      const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+      if (pod && pod.metadata.uid === rt.uid) this.removePodObject(pod);
+    }
+    rmSync(rt.dir, { recursive: true, force: true });
+  }
+
+  /** Kills every process this kubelet started (SIGTERM, SIGKILL after 2 s) and waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    await Promise.all([...this.pods.values()].map((rt) => this.stopPod(rt, 2, false)));
+  }
+
+  /** PIDs of the running container processes (for tests). */
+  pids(): number[] {
+    return [...this.pods.values()].flatMap((rt) => rt.containers.map((c) => c.child?.pid).filter((p): p is number => p !== undefined));
+  }
+
+  /** The log of a container of a running pod, or undefined. */
+  logs(namespace: string, name: string, container?: string): string | undefined {
+    const rt = [...this.pods.values()].find((p) => p.namespace === namespace && p.name === name);
+    if (!rt) return undefined;
+    const c = container ?? rt.containers[0]?.spec.name;
+    const file = join(rt.dir, "logs", `${c}.log`);
+    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  }
+
+  /** The directory holding a pod's files (root/, volumes/, logs/, kubeconfig), or undefined. */
+  podDir(namespace: string, name: string): string | undefined {
+    return [...this.pods.values()].find((p) => p.namespace === namespace && p.name === name)?.dir;
+  }
+
+  // ---- status --------------------------------------------------------------------------------------
+
+  private publish(rt: PodRuntime): void {
+    if (rt.publishScheduled) return;
+    rt.publishScheduled = true;
+    setImmediate(() => {
+      rt.publishScheduled = false;
+      if (this.stopped) return;
+      const pods = this.o.cluster.builtin("pods");
+      const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+      if (!pod || pod.metadata.uid !== rt.uid) return;
+      const state: PodRuntimeState = { ip: rt.ip, startTime: rt.startTime, initialized: rt.initialized, restartPolicy: rt.restartPolicy, containers: rt.containers.map((c) => c.state) };
+      const status = podStatus(pod.status, state, nowTimestamp());
+      try {
+        this.o.cluster.update(pods, rt.namespace, rt.name, { ...pod, status }, {}, "status");
+      } catch (err) {
+        this.o.log(`kubelet: status of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  // ---- volumes -------------------------------------------------------------------------------------
+
+  /** Writes the pod's volumes under <dir>/volumes and links each mount path into <dir>/root. */
+  private writeVolumes(rt: PodRuntime, pod: Obj): void {
+    const ns = rt.namespace;
+    const volumesDir = join(rt.dir, "volumes");
+    const files = new Map<string, Record<string, Buffer>>();
+    const api = this.o.apiServer();
+    const token = this.o.tokens.serviceAccountToken(ns, pod.spec?.serviceAccountName ?? "default");
+    const saFiles = { token: Buffer.from(token), "ca.crt": Buffer.from(this.o.caCert), namespace: Buffer.from(ns) };
+
+    const fromConfigMap = (ref: Obj): Record<string, Buffer> => {
+      const cm = this.lookup.configMap(ns, ref.name);
+      if (!cm) {
+        if (ref.optional) return {};
+        throw new ConfigError(`configmap "${ref.name}" not found`);
+      }
+      const all: Record<string, Buffer> = {};
+      for (const [k, v] of Object.entries(cm.data ?? {})) all[k] = Buffer.from(String(v));
+      for (const [k, v] of Object.entries(cm.binaryData ?? {})) all[k] = Buffer.from(String(v), "base64");
+      return pick(all, ref.items);
+    };
+    const fromSecret = (name: string, ref: Obj): Record<string, Buffer> => {
+      const s = this.lookup.secret(ns, name);
+      if (!s) {
+        if (ref.optional) return {};
+        throw new ConfigError(`secret "${name}" not found`);
+      }
+      const all: Record<string, Buffer> = {};
+      for (const [k, v] of Object.entries(s.data ?? {})) all[k] = Buffer.from(String(v), "base64");
+      return pick(all, ref.items);
+    };
+    const fromDownward = (items: Obj[] = []): Record<string, Buffer> =>
+      Object.fromEntries(items.filter((i) => i.fieldRef).map((i) => [i.path, Buffer.from(fieldRefValue({ ...pod, status: { ...pod.status, podIP: rt.ip } }, i.fieldRef.fieldPath))]));
+
+    for (const v of pod.spec?.volumes ?? []) {
+      if (v.configMap) files.set(v.name, fromConfigMap(v.configMap));
+      else if (v.secret) files.set(v.name, fromSecret(v.secret.secretName, v.secret));
+      else if (v.downwardAPI) files.set(v.name, fromDownward(v.downwardAPI.items));
+      else if (v.projected) {
+        const merged: Record<string, Buffer> = {};
+        for (const src of v.projected.sources ?? []) {
+          if (src.configMap) Object.assign(merged, fromConfigMap(src.configMap));
+          if (src.secret) Object.assign(merged, fromSecret(src.secret.name, src.secret));
+          if (src.downwardAPI) Object.assign(merged, fromDownward(src.downwardAPI.items));
+          if (src.serviceAccountToken) merged[src.serviceAccountToken.path] = saFiles.token;
+        }
+        files.set(v.name, merged);
+      } else files.set(v.name, {});
+    }
+    const automount = pod.spec?.automountServiceAccountToken !== false;
+    if (automount) files.set("kube-api-access-sim", saFiles);
+
+    for (const [name, content] of files) writeVolumeFiles(join(volumesDir, name), content);
+    writeFileSync(join(rt.dir, "ca.crt"), this.o.caCert);
+    writeFileSync(
+      join(rt.dir, "kubeconfig"),
+      renderKubeconfig({ server: `https://${api.host}:${api.port}`, caCert: this.o.caCert, token, user: `system:serviceaccount:${ns}:${pod.spec?.serviceAccountName ?? "default"}`, namespace: ns }),
+    );
+
+    const hostPaths = new Map<string, string>((pod.spec?.volumes ?? []).filter((v: Obj) => v.hostPath).map((v: Obj) => [v.name, v.hostPath.path]));
+    const mounts: { mountPath: string; target: string }[] = [];
+    for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
+      for (const m of c.volumeMounts ?? []) {
+        const base = hostPaths.get(m.name) ?? join(volumesDir, m.name);
+        mounts.push({ mountPath: m.mountPath, target: m.subPath ? join(base, m.subPath) : base });
+      }
+    }
+    if (automount) mounts.push({ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", target: join(volumesDir, "kube-api-access-sim") });
+    for (const m of mounts) {
+      const link = join(rt.root, m.mountPath);
+      if (existsSync(link)) continue;
+      mkdirSync(dirname(link), { recursive: true });
+      symlinkSync(m.target, link);
+    }
+    rt.mountPaths = [...new Set(mounts.map((m) => m.mountPath))];
+  }
+}
+
+function pick(all: Record<string, Buffer>, items: Obj[] | undefined): Record<string, Buffer> {
+  if (!items || items.length === 0) return all;
+  const out: Record<string, Buffer> = {};
+  for (const i of items) if (all[i.key] !== undefined) out[i.path ?? i.key] = all[i.key]!;
+  return out;
+}
+
+/** Makes `dir` hold exactly `content` (file path → bytes), replacing files atomically. */
+function writeVolumeFiles(dir: string, content: Record<string, Buffer>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [path, data] of Object.entries(content)) {
+    const file = join(dir, path);
+    mkdirSync(dirname(file), { recursive: true });
+    if (existsSync(file) && readFileSync(file).equals(data)) continue;
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  }
+  for (const entry of readdirSync(dir)) {
+    if (!(entry in content) && !Object.keys(content).some((p) => p.startsWith(`${entry}/`))) {
+      try {
+        unlinkSync(join(dir, entry));
+      } catch {
+        // a directory or already gone
+      }
+    }
+  }
+}

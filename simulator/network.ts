@@ -1,0 +1,198 @@
+// Loopback networking: pod IPs and Service ClusterIPs drawn from two random 127.a.b.0/24 ranges of
+// this simulator, the endpoints controller, and one TCP proxy per ClusterIP service port that forwards
+// to ready endpoints (round robin).
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { randomInt } from "node:crypto";
+import type { Cluster } from "./cluster.js";
+import { endpointSubsets } from "./endpoints.js";
+import { deepEqual, type Obj } from "./objects.js";
+import type { StoreEvent } from "./store.js";
+
+interface Proxy {
+  server: Server;
+  backends: { ip: string; port: number }[];
+  next: number;
+  sockets: Set<Socket>;
+}
+
+export class Network {
+  readonly podPrefix: string;
+  readonly servicePrefix: string;
+  private readonly usedPodIps = new Set<string>();
+  private readonly usedServiceIps = new Set<string>();
+  private readonly proxies = new Map<string, Proxy>();
+  private unsubscribe = () => {};
+  private dirtyNamespaces = new Set<string>();
+  private syncScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly cluster: Cluster, private readonly log: (line: string) => void) {
+    const a = randomInt(1, 255);
+    const b = randomInt(0, 127) * 2;
+    this.podPrefix = `127.${a}.${b}`;
+    this.servicePrefix = `127.${a}.${b + 1}`;
+    cluster.hooks.push({
+      admit: (t, obj) => {
+        if (t.kind !== "Service") return;
+        if (!obj.spec.clusterIP && obj.spec.type !== "ExternalName") {
+          obj.spec.clusterIP = this.allocate(this.servicePrefix, this.usedServiceIps);
+          obj.spec.clusterIPs = [obj.spec.clusterIP];
+        }
+      },
+    });
+  }
+
+  private allocate(prefix: string, used: Set<string>): string {
+    for (let i = 2; i < 255; i++) {
+      const ip = `${prefix}.${i}`;
+      if (!used.has(ip)) {
+        used.add(ip);
+        return ip;
+      }
+    }
+    throw new Error(`simulator: no free address left in ${prefix}.0/24`);
+  }
+
+  allocatePodIp(): string {
+    return this.allocate(this.podPrefix, this.usedPodIps);
+  }
+
+  releasePodIp(ip: string | undefined): void {
+    if (ip) this.usedPodIps.delete(ip);
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.cluster.store.subscribe((e) => this.onEvent(e));
+  }
+
+  private onEvent(e: StoreEvent): void {
+    if (e.storageKey === "/services" && e.type === "DELETED") this.usedServiceIps.delete(e.object.spec?.clusterIP);
+    if (e.storageKey === "/pods" || e.storageKey === "/services") {
+      this.dirtyNamespaces.add(e.object.metadata.namespace);
+      this.scheduleSync();
+    }
+    if (e.storageKey === "/endpoints" || e.storageKey === "/services") this.scheduleSync();
+  }
+
+  private scheduleSync(): void {
+    if (this.syncScheduled || this.stopped) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      if (!this.stopped) this.sync();
+    });
+  }
+
+  private sync(): void {
+    const endpointsType = this.cluster.builtin("endpoints");
+    for (const ns of this.dirtyNamespaces) {
+      const pods = this.cluster.store.list("/pods", ns);
+      for (const svc of this.cluster.store.list("/services", ns)) {
+        if (!svc.spec?.selector || Object.keys(svc.spec.selector).length === 0) continue;
+        const subsets = endpointSubsets(svc, pods);
+        const existing = this.cluster.tryGet(endpointsType, ns, svc.metadata.name);
+        try {
+          if (!existing) {
+            this.cluster.create(endpointsType, ns, {
+              metadata: { name: svc.metadata.name, namespace: ns, labels: svc.metadata.labels ?? {} },
+              subsets,
+            });
+          } else if (!deepEqual(existing.subsets ?? [], subsets)) {
+            this.cluster.update(endpointsType, ns, svc.metadata.name, { ...existing, subsets });
+          }
+        } catch (err) {
+          this.log(`endpoints ${ns}/${svc.metadata.name}: ${(err as Error).message}`);
+        }
+      }
+      for (const ep of this.cluster.store.list("/endpoints", ns)) {
+        if (!this.cluster.store.get("/services", ns, ep.metadata.name)) {
+          try {
+            this.cluster.delete(endpointsType, ns, ep.metadata.name);
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
+    this.dirtyNamespaces.clear();
+    this.syncProxies();
+  }
+
+  /** Opens, updates and closes the per-service-port TCP proxies. */
+  private syncProxies(): void {
+    const wanted = new Map<string, { ip: string; port: number; backends: { ip: string; port: number }[] }>();
+    for (const svc of this.cluster.store.list("/services")) {
+      const ip = svc.spec?.clusterIP;
+      if (!ip || ip === "None" || !ip.startsWith(`${this.servicePrefix}.`)) continue;
+      const ep = this.cluster.store.get("/endpoints", svc.metadata.namespace, svc.metadata.name);
+      for (const sp of svc.spec.ports ?? []) {
+        if ((sp.protocol ?? "TCP") !== "TCP") continue;
+        const backends: { ip: string; port: number }[] = [];
+        for (const subset of ep?.subsets ?? []) {
+          const port = (subset.ports ?? []).find((p: Obj) => (p.name ?? "") === (sp.name ?? "")) ?? (subset.ports ?? [])[0];
+          if (!port) continue;
+          for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
+        }
+        wanted.set(`${ip}:${sp.port}`, { ip, port: sp.port, backends });
+      }
+    }
+    for (const [key, proxy] of this.proxies) {
+      if (!wanted.has(key)) {
+        proxy.server.close();
+        for (const s of proxy.sockets) s.destroy();
+        this.proxies.delete(key);
+      }
+    }
+    for (const [key, w] of wanted) {
+      const existing = this.proxies.get(key);
+      if (existing) existing.backends = w.backends;
+      else this.openProxy(key, w.ip, w.port, w.backends);
+    }
+  }
+
+  private openProxy(key: string, ip: string, port: number, backends: { ip: string; port: number }[]): void {
+    const proxy: Proxy = { server: createServer(), backends, next: 0, sockets: new Set() };
+    proxy.server.on("connection", (client) => {
+      proxy.sockets.add(client);
+      client.on("close", () => proxy.sockets.delete(client));
+      if (proxy.backends.length === 0) {
+        client.destroy();
+        return;
+      }
+      const backend = proxy.backends[proxy.next++ % proxy.backends.length]!;
+      const upstream = connect({ host: backend.ip, port: backend.port });
+      proxy.sockets.add(upstream);
+      upstream.on("close", () => proxy.sockets.delete(upstream));
+      client.pipe(upstream).pipe(client);
+      const fail = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("error", fail);
+      upstream.on("error", fail);
+    });
+    proxy.server.on("error", (err) => this.log(`service proxy ${key}: ${err.message}`));
+    proxy.server.listen(port, ip);
+    this.proxies.set(key, proxy);
+  }
+
+  /** Address → backends currently behind each service port (for tests and diagnostics). */
+  proxyTable(): Record<string, { ip: string; port: number }[]> {
+    return Object.fromEntries([...this.proxies].map(([k, p]) => [k, [...p.backends]]));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    await Promise.all(
+      [...this.proxies.values()].map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            for (const s of p.sockets) s.destroy();
+            p.server.close(() => resolve());
+          }),
+      ),
+    );
+    this.proxies.clear();
+  }
+}

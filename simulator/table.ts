@@ -1,0 +1,111 @@
+// meta.k8s.io/v1 Table rendering for `kubectl get` (pure): Name, the printer columns, Age.
+import { evalSimpleJsonPath, humanDuration, type Obj } from "./objects.js";
+import type { PrinterColumn, ResourceType } from "./resources.js";
+
+interface Column {
+  name: string;
+  type: string;
+  format?: string;
+  description: string;
+  priority: number;
+  cell: (o: Obj, now: number) => unknown;
+}
+
+const age = (o: Obj, now: number) => (o.metadata?.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : "<unknown>");
+const nameColumn: Column = { name: "Name", type: "string", format: "name", description: "Name must be unique within a namespace.", priority: 0, cell: (o) => o.metadata?.name };
+const ageColumn: Column = { name: "Age", type: "string", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0, cell: age };
+
+function podStatusCell(o: Obj): string {
+  if (o.metadata?.deletionTimestamp) return "Terminating";
+  const waiting = (o.status?.containerStatuses ?? []).find((c: Obj) => c.state?.waiting?.reason);
+  if (waiting) return waiting.state.waiting.reason;
+  return o.status?.phase ?? "Pending";
+}
+
+function builtinColumns(kind: string): Column[] {
+  const col = (name: string, cell: Column["cell"], type = "string"): Column => ({ name, type, description: name, priority: 0, cell });
+  switch (kind) {
+    case "Pod":
+      return [
+        nameColumn,
+        col("Ready", (o) => `${(o.status?.containerStatuses ?? []).filter((c: Obj) => c.ready).length}/${(o.spec?.containers ?? []).length}`),
+        col("Status", podStatusCell),
+        col("Restarts", (o) => (o.status?.containerStatuses ?? []).reduce((n: number, c: Obj) => n + (c.restartCount ?? 0), 0), "integer"),
+        ageColumn,
+        { ...col("IP", (o) => o.status?.podIP ?? "<none>"), priority: 1 },
+      ];
+    case "StatefulSet":
+      return [nameColumn, col("Ready", (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`), ageColumn];
+    case "Deployment":
+      return [
+        nameColumn,
+        col("Ready", (o) => `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`),
+        col("Up-to-date", (o) => o.status?.updatedReplicas ?? 0, "integer"),
+        col("Available", (o) => o.status?.availableReplicas ?? 0, "integer"),
+        ageColumn,
+      ];
+    case "Service":
+      return [
+        nameColumn,
+        col("Type", (o) => o.spec?.type),
+        col("Cluster-IP", (o) => o.spec?.clusterIP ?? "<none>"),
+        col("External-IP", () => "<none>"),
+        col("Port(s)", (o) => (o.spec?.ports ?? []).map((p: Obj) => `${p.port}/${p.protocol ?? "TCP"}`).join(",") || "<none>"),
+        ageColumn,
+      ];
+    case "Namespace":
+      return [nameColumn, col("Status", (o) => o.status?.phase ?? "Active"), ageColumn];
+    case "ConfigMap":
+    case "Secret":
+      return [nameColumn, col("Data", (o) => Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, "integer"), ageColumn];
+    case "Endpoints":
+      return [
+        nameColumn,
+        col("Endpoints", (o) => (o.subsets ?? []).flatMap((s: Obj) => (s.addresses ?? []).flatMap((a: Obj) => (s.ports ?? []).map((p: Obj) => `${a.ip}:${p.port}`))).join(",") || "<none>"),
+        ageColumn,
+      ];
+    default:
+      return [nameColumn, ageColumn];
+  }
+}
+
+function printerColumn(c: PrinterColumn): Column {
+  return {
+    name: c.name,
+    type: c.type,
+    ...(c.format ? { format: c.format } : {}),
+    description: c.description ?? "",
+    priority: c.priority ?? 0,
+    cell: (o, now) => {
+      const v = evalSimpleJsonPath(o, c.jsonPath);
+      if (v === undefined || v === null) return null;
+      if (c.type === "date") return typeof v === "string" ? humanDuration(now - Date.parse(v)) : null;
+      if (c.type === "integer" || c.type === "number") return typeof v === "number" ? v : Number(v);
+      if (c.type === "boolean") return typeof v === "boolean" ? v : String(v) === "true";
+      return typeof v === "object" ? JSON.stringify(v) : String(v);
+    },
+  };
+}
+
+export function columnsFor(t: ResourceType): Column[] {
+  if (!t.custom) return builtinColumns(t.kind);
+  if (t.printerColumns && t.printerColumns.length > 0) return [nameColumn, ...t.printerColumns.map(printerColumn)];
+  return [nameColumn, ageColumn];
+}
+
+/** A Table of `objects`; `includeObject` is "None", "Metadata" (default) or "Object". */
+export function toTable(t: ResourceType, objects: Obj[], listMetadata: Obj, includeObject = "Metadata", now = Date.now()): Obj {
+  const columns = columnsFor(t);
+  return {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: listMetadata,
+    columnDefinitions: columns.map(({ cell: _c, ...def }) => def),
+    rows: objects.map((o) => ({
+      cells: columns.map((c) => c.cell(o, now) ?? null),
+      ...(includeObject === "None"
+        ? {}
+        : { object: includeObject === "Object" ? o : { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata } }),
+    })),
+  };
+}
