@@ -92,6 +92,12 @@ describe("configuration", () => {
     expect(() => loadConfig({ HERALD_AFFINITY_CONFIGMAP: "affinity" })).toThrow(/POD_NAMESPACE/);
   });
 
+  it("puts the node id into {node} of the socket path and public URL", () => {
+    const c = loadConfig({ HERALD_NODE_ID: "push-3", HERALD_SOCKET_PATH: "/n/{node}/socket.io", HERALD_PUBLIC_URL: "https://{node}.push.example.com/" });
+    expect(c.socketPath).toBe("/n/push-3/socket.io");
+    expect(c.publicUrl).toBe("https://push-3.push.example.com");
+  });
+
   it("reads a full cluster configuration", () => {
     const c = loadConfig({
       REDIS_URL: "rediss://u:p@a:7000,rediss://b:7001",
