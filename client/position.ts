@@ -1,0 +1,52 @@
+// Where a client stands in its user's inbox, and what to do with each message that arrives. Pure.
+
+/** A position in one user's inbox: `offset` ("<ms>-<seq>", a Redis stream id) within an inbox incarnation (`epoch`). */
+export interface Position {
+  epoch: string;
+  offset: string;
+}
+
+/** Why the application may have missed messages. */
+export type GapReason =
+  /** Same inbox, but messages between the last processed one and the next are gone (past the inbox's
+   * time to live or length, or Redis lost writes in a crash). */
+  | "GAP"
+  /** The inbox was lost and re-created (Redis restarted without its data, or the inbox expired). */
+  | "EPOCH_CHANGED";
+
+/** What to do with an incoming message. */
+export type Verdict = { kind: "next" } | { kind: "duplicate" } | { kind: "gap"; reason: GapReason };
+
+export const START = "0-0";
+
+/** Compares two inbox offsets ("<ms>-<seq>"): ms first, then seq, numerically. */
+export function compareOffsets(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  if (am.length !== bm.length) return am.length - bm.length;
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as.length !== bs.length) return as.length - bs.length;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+/**
+ * Judges a message against the last processed position.
+ * - no position yet: anything is next (a fresh start);
+ * - at or before the position (same epoch): a duplicate, dropped;
+ * - `prev` is the position: next;
+ * - otherwise a gap (another epoch, or `prev` is not what was processed) — unless a gap from this
+ *   position was already reported (`gapReported`), in which case the message starts the new run.
+ */
+export function classify(position: Position | null, m: Position & { prev: string }, gapReported = false): Verdict {
+  if (!position) return { kind: "next" };
+  if (m.epoch !== position.epoch) return gapReported ? { kind: "next" } : { kind: "gap", reason: "EPOCH_CHANGED" };
+  if (compareOffsets(m.offset, position.offset) <= 0) return { kind: "duplicate" };
+  if (m.prev === position.offset || gapReported) return { kind: "next" };
+  return { kind: "gap", reason: "GAP" };
+}
+
+export function isPosition(v: unknown): v is Position {
+  if (typeof v !== "object" || v === null) return false;
+  const p = v as Record<string, unknown>;
+  return typeof p.epoch === "string" && p.epoch.length > 0 && typeof p.offset === "string" && /^\d{1,15}-\d{1,15}$/.test(p.offset);
+}
