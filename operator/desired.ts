@@ -1,0 +1,230 @@
+// What should exist for a PushCluster: a pure function of its spec and of a few observed facts.
+import { createHash } from "node:crypto";
+import { FINALIZER, GROUP, NODE_PORT, VERSION, type KubeObject, type PushCluster, type SecretKeyRef } from "./types.js";
+
+export const names = (pc: PushCluster) => {
+  const n = pc.metadata.name;
+  return {
+    statefulSet: n,
+    headless: `${n}-nodes`,
+    login: n,
+    internal: `${n}-internal`,
+    affinity: `${n}-affinity`,
+    tokenSecret: `${n}-token`,
+    serviceAccount: `${n}-node`,
+    role: `${n}-node`,
+    pdb: n,
+    serviceMonitor: n,
+    ingress: n,
+    node: (ordinal: number) => `${n}-${ordinal}`,
+  };
+};
+
+export function selectorLabels(pc: PushCluster): Record<string, string> {
+  return { "app.kubernetes.io/name": "herald", "app.kubernetes.io/instance": pc.metadata.name, "app.kubernetes.io/component": "push-node" };
+}
+
+export function labels(pc: PushCluster, component: string): Record<string, string> {
+  return { "app.kubernetes.io/name": "herald", "app.kubernetes.io/instance": pc.metadata.name, "app.kubernetes.io/component": component, "app.kubernetes.io/managed-by": "herald-operator", "app.kubernetes.io/part-of": "herald" };
+}
+
+export const selectorString = (pc: PushCluster) =>
+  Object.entries(selectorLabels(pc))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+export function ownerReference(pc: PushCluster) {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: "PushCluster", name: pc.metadata.name, uid: pc.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+export const keyPrefix = (pc: PushCluster) => pc.spec.redis.keyPrefix ?? `${pc.metadata.namespace}.${pc.metadata.name}`;
+
+/** What is wrong with a spec beyond what the CRD schema can say; empty when it is usable. */
+export function specProblems(pc: PushCluster): string[] {
+  const s = pc.spec;
+  const out: string[] = [];
+  if (!s.redis?.url === !s.redis?.urlSecretRef) out.push("spec.redis needs exactly one of url or urlSecretRef");
+  if (s.auth?.mode === "ticket" && !s.auth.ticketSecretRef === !s.auth.jwksUrl) out.push("spec.auth (ticket) needs exactly one of ticketSecretRef or jwksUrl");
+  if (s.auth?.mode === "webhook" && !s.auth.webhookUrl) out.push("spec.auth (webhook) needs webhookUrl");
+  const a = s.autoscaling;
+  if (a?.enabled && (a.minReplicas ?? 1) > (a.maxReplicas ?? 10)) out.push("spec.autoscaling.minReplicas is above maxReplicas");
+  if (s.endpoint?.ingress?.enabled && !s.endpoint.host) out.push("spec.endpoint.ingress needs spec.endpoint.host");
+  if (s.endpoint?.host?.includes("{node}") && s.endpoint.ingress?.enabled) out.push("spec.endpoint.ingress cannot route a host template; use a path template");
+  return out;
+}
+
+/** The Socket.IO path a node serves, and the public URL clients use for it (when a host is set). */
+export function nodeRoute(pc: PushCluster, node: string): { path: string; publicUrl: string | null } {
+  const e = pc.spec.endpoint;
+  const prefix = e?.host ? (e.pathTemplate ?? "/n/{node}") : "";
+  const path = `${prefix.replaceAll("{node}", node)}/socket.io`;
+  return { path, publicUrl: e?.host ? `${e.scheme ?? "https"}://${e.host.replaceAll("{node}", node)}` : null };
+}
+
+const secretEnv = (name: string, ref: SecretKeyRef, defaultKey: string) => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key ?? defaultKey } } });
+
+export function podTemplate(pc: PushCluster): { template: Record<string, unknown>; hash: string } {
+  const s = pc.spec;
+  const n = names(pc);
+  const grace = s.drainGracePeriodSeconds ?? 60;
+  const env: unknown[] = [
+    { name: "HERALD_NODE_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    { name: "HOST", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    { name: "PORT", value: String(NODE_PORT) },
+    { name: "HERALD_SOCKET_PATH", value: nodeRoute(pc, "{node}").path },
+    { name: "HERALD_PUBLIC_URL", value: nodeRoute(pc, "{node}").publicUrl ?? `http://{node}.${n.headless}.${pc.metadata.namespace}.svc:${NODE_PORT}` },
+    s.redis.urlSecretRef ? secretEnv("REDIS_URL", s.redis.urlSecretRef, "url") : { name: "REDIS_URL", value: s.redis.url },
+    { name: "REDIS_MODE", value: s.redis.mode ?? "standalone" },
+    { name: "HERALD_KEY_PREFIX", value: keyPrefix(pc) },
+    { name: "HERALD_AUTH_MODE", value: s.auth.mode },
+    secretEnv("HERALD_TOKEN_SECRET", s.auth.tokenSecretRef ?? { name: n.tokenSecret }, "secret"),
+    { name: "HERALD_TOKEN_TTL_SECONDS", value: String(s.auth.tokenTtlSeconds ?? 600) },
+    secretEnv("HERALD_PUBLISH_KEYS", s.publishKeysSecretRef, "keys"),
+    { name: "HERALD_AFFINITY_CONFIGMAP", value: n.affinity },
+    { name: "HERALD_SHUTDOWN_GRACE_MS", value: String(grace * 1000) },
+  ];
+  if (s.auth.ticketSecretRef) env.push(secretEnv("HERALD_TICKET_SECRET", s.auth.ticketSecretRef, "secret"));
+  if (s.auth.jwksUrl) env.push({ name: "HERALD_TICKET_JWKS_URL", value: s.auth.jwksUrl });
+  if (s.auth.issuer) env.push({ name: "HERALD_TICKET_ISSUER", value: s.auth.issuer });
+  if (s.auth.audience) env.push({ name: "HERALD_TICKET_AUDIENCE", value: s.auth.audience });
+  if (s.auth.webhookUrl) env.push({ name: "HERALD_WEBHOOK_URL", value: s.auth.webhookUrl });
+  for (const e of s.env ?? []) env.push({ name: e.name, value: e.value ?? "" });
+
+  const probe = (path: string, period: number) => ({ httpGet: { path, port: "http" }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
+  const spec = {
+    serviceAccountName: n.serviceAccount,
+    terminationGracePeriodSeconds: grace + 10,
+    securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 },
+    containers: [
+      {
+        name: "push-node",
+        image: s.image ?? "ghcr.io/herald-push/herald:0.1.0",
+        imagePullPolicy: s.imagePullPolicy ?? "IfNotPresent",
+        command: ["herald"],
+        args: ["push-node"],
+        ports: [{ name: "http", containerPort: NODE_PORT, protocol: "TCP" }],
+        env,
+        resources: s.resources ?? {},
+        readinessProbe: probe("/readyz", 2),
+        livenessProbe: probe("/healthz", 10),
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+      },
+    ],
+  };
+  const hash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 10);
+  return { template: { metadata: { labels: { ...labels(pc, "push-node"), "herald.dev/template-hash": hash }, annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(NODE_PORT) } }, spec }, hash };
+}
+
+export interface DesiredFacts {
+  /** The StatefulSet's replica count the scaling decision chose. */
+  replicas: number;
+  /** Node names (pods) that get a per-node Service: ordinals 0..max(current, desired)-1. */
+  nodes: string[];
+  /** Whether the monitoring.coreos.com ServiceMonitor CRD is installed. */
+  serviceMonitorCrd: boolean;
+}
+
+/** Every object the operator owns for this PushCluster except the affinity ConfigMap and the token Secret. */
+export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject[] {
+  const n = names(pc);
+  const ns = pc.metadata.namespace;
+  const owner = [ownerReference(pc)];
+  const meta = (name: string, component: string, extra: Record<string, unknown> = {}) => ({ name, namespace: ns, labels: labels(pc, component), ownerReferences: owner, ...extra });
+  const sel = selectorLabels(pc);
+  const port = { name: "http", port: 80, targetPort: "http", protocol: "TCP" };
+  const { template } = podTemplate(pc);
+  const out: KubeObject[] = [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(n.serviceAccount, "push-node") },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta(n.role, "push-node"),
+      rules: [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [n.affinity], verbs: ["get", "list", "watch"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(n.role, "push-node"),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: n.role },
+      subjects: [{ kind: "ServiceAccount", name: n.serviceAccount, namespace: ns }],
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(n.headless, "push-node"),
+      spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: sel, ports: [{ ...port, port: NODE_PORT }] },
+    },
+    { apiVersion: "v1", kind: "Service", metadata: meta(n.login, "login"), spec: { type: "ClusterIP", selector: sel, ports: [port] } },
+    { apiVersion: "v1", kind: "Service", metadata: meta(n.internal, "internal"), spec: { type: "ClusterIP", selector: sel, ports: [{ ...port, name: "http", port: NODE_PORT }] } },
+    ...facts.nodes.map((node) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: meta(node, "node-route", {}),
+      spec: { type: "ClusterIP", selector: { ...sel, "statefulset.kubernetes.io/pod-name": node }, ports: [port] },
+    })),
+    {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: meta(n.statefulSet, "push-node"),
+      spec: {
+        replicas: facts.replicas,
+        serviceName: n.headless,
+        podManagementPolicy: "Parallel",
+        updateStrategy: { type: "OnDelete" },
+        selector: { matchLabels: sel },
+        template,
+      },
+    },
+    {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: meta(n.pdb, "push-node"),
+      spec: { maxUnavailable: 1, selector: { matchLabels: sel } },
+    },
+  ];
+  const e = pc.spec.endpoint;
+  if (e?.ingress?.enabled && e.host) {
+    out.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: meta(n.ingress, "ingress"),
+      spec: {
+        ...(e.ingress.className ? { ingressClassName: e.ingress.className } : {}),
+        ...(e.ingress.tlsSecretName ? { tls: [{ hosts: [e.host], secretName: e.ingress.tlsSecretName }] } : {}),
+        rules: [
+          {
+            host: e.host,
+            http: {
+              paths: [
+                { path: "/v1/login", pathType: "Exact", backend: { service: { name: n.login, port: { name: "http" } } } },
+                ...facts.nodes.map((node) => ({ path: nodeRoute(pc, node).path.replace(/\/socket\.io$/, "") || "/", pathType: "Prefix", backend: { service: { name: node, port: { name: "http" } } } })),
+              ],
+            },
+          },
+        ],
+      },
+    });
+  }
+  if (pc.spec.monitoring?.serviceMonitor?.enabled && facts.serviceMonitorCrd) {
+    out.push({
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: meta(n.serviceMonitor, "monitoring"),
+      spec: { selector: { matchLabels: labels(pc, "internal") }, endpoints: [{ port: "http", path: "/metrics", interval: pc.spec.monitoring.serviceMonitor.interval ?? "15s" }] },
+    });
+  }
+  return out;
+}
+
+export function tokenSecret(pc: PushCluster, secret: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: names(pc).tokenSecret, namespace: pc.metadata.namespace, labels: labels(pc, "token"), ownerReferences: [ownerReference(pc)] },
+    type: "Opaque",
+    stringData: { secret },
+  };
+}
+
+export const hasFinalizer = (pc: PushCluster) => (pc.metadata.finalizers ?? []).includes(FINALIZER);

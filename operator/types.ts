@@ -1,0 +1,104 @@
+// The PushCluster resource as the operator reads it (crds/pushcluster.yaml is the schema; the API
+// server applies its defaults, so most fields are present on objects the operator sees).
+export const GROUP = "herald.dev";
+export const VERSION = "v1alpha1";
+export const PLURAL = "pushclusters";
+export const KIND = "PushCluster";
+export const FINALIZER = "herald.dev/redis-cleanup";
+export const NODE_PORT = 8080;
+
+export interface SecretKeyRef {
+  name: string;
+  key?: string;
+}
+
+export interface PushClusterSpec {
+  replicas?: number;
+  autoscaling?: {
+    enabled?: boolean;
+    minReplicas?: number;
+    maxReplicas?: number;
+    targetConnectionsPerNode?: number;
+    scaleUpCooldownSeconds?: number;
+    scaleDownCooldownSeconds?: number;
+  };
+  image?: string;
+  imagePullPolicy?: string;
+  resources?: Record<string, unknown>;
+  env?: Array<{ name: string; value?: string }>;
+  redis: { url?: string; urlSecretRef?: SecretKeyRef; mode?: "standalone" | "cluster"; keyPrefix?: string };
+  auth: {
+    mode: "ticket" | "webhook";
+    ticketSecretRef?: SecretKeyRef;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    webhookUrl?: string;
+    tokenSecretRef?: SecretKeyRef;
+    tokenTtlSeconds?: number;
+  };
+  publishKeysSecretRef: SecretKeyRef;
+  endpoint?: {
+    host?: string;
+    scheme?: "http" | "https";
+    pathTemplate?: string;
+    ingress?: { enabled?: boolean; className?: string; tlsSecretName?: string };
+  };
+  pins?: Record<string, string>;
+  drainGracePeriodSeconds?: number;
+  monitoring?: { serviceMonitor?: { enabled?: boolean; interval?: string } };
+}
+
+export interface Condition {
+  type: "Ready" | "Progressing" | "Degraded";
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface Draining {
+  node: string;
+  since: string;
+  reason: "scale-down" | "rolling";
+}
+
+export interface PushClusterStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  selector?: string;
+  connections?: number;
+  users?: number;
+  affinityVersion?: number;
+  draining?: Draining[];
+  desiredReplicas?: number;
+  lastScaleTime?: string;
+  conditions?: Condition[];
+}
+
+export interface PushCluster {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+  };
+  spec: PushClusterSpec;
+  status?: PushClusterStatus;
+}
+
+/** Any Kubernetes object, as plain JSON. */
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: unknown[]; [k: string]: unknown };
+  [k: string]: unknown;
+};
