@@ -54,6 +54,12 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {
+  if (contentType?.includes("protobuf"))
+    throw apiError(
+      415,
+      `the simulator does not decode Protobuf request bodies (${contentType}); send JSON or YAML instead (e.g. \`kubectl create ... --dry-run=client -o yaml | kubectl apply -f -\`)`,
+      "UnsupportedMediaType",
+    );
   if (text.trim() === "") return undefined;
   try {
     return contentType?.includes("yaml") ? YAML.parse(text) : JSON.parse(text);

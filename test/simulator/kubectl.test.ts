@@ -1,0 +1,138 @@
+// Real kubectl 1.32 against the simulator: apply with default (server-side) validation, printer
+// columns, scale, patch, schema rejections and deletion with dependents.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { fixture, kubectl, waitFor } from "./helpers.js";
+
+let sim: Simulator;
+const k = (args: string[], stdin?: string) => kubectl(sim.kubeconfigPath, args, stdin);
+
+beforeAll(async () => {
+  sim = await startSimulator({ kubelet: false });
+  const crd = await k(["apply", "-f", fixture("widget-crd.yaml")]);
+  expect(crd.stderr).toBe("");
+  expect(crd.stdout).toContain("customresourcedefinition.apiextensions.k8s.io/widgets.sim.herald.dev created");
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe("kubectl against the simulator", () => {
+  it("applies a custom resource with default validation and reads it back with defaults filled in", async () => {
+    const applied = await k(["apply", "-f", fixture("widget.yaml")]);
+    expect(applied).toMatchObject({ code: 0, stdout: "widget.sim.herald.dev/gizmo created\n" });
+    // Default validation: kubectl read the OpenAPI v3 document of the group-version, then sent fieldValidation.
+    expect(sim.audit.find({ verb: "create", resource: "widgets" })[0]!.uri).toContain("fieldValidation=Strict");
+    const got = JSON.parse((await k(["get", "widget", "gizmo", "-o", "json"])).stdout);
+    expect(got.spec).toEqual({ image: "registry.example/gizmo:1", replicas: 2, size: "small" });
+    expect(got.metadata).toMatchObject({ generation: 1, namespace: "default" });
+    expect(got.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("prints the additionalPrinterColumns as a server-side Table", async () => {
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    const out = await k(["get", "widgets"]);
+    const [header, row] = out.stdout.trim().split("\n");
+    expect(header!.split(/\s+/)).toEqual(["NAME", "REPLICAS", "SIZE", "PHASE", "AGE"]);
+    expect(row).toMatch(/^gizmo\s+2\s+small\s+\S*\s*\d+s$/);
+  });
+
+  it("scales through the scale subresource and bumps the generation", async () => {
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    const before = JSON.parse((await k(["get", "wd", "gizmo", "-o", "json"])).stdout);
+    expect((await k(["scale", "widget", "gizmo", "--replicas=5"])).stdout).toBe("widget.sim.herald.dev/gizmo scaled\n");
+    const after = JSON.parse((await k(["get", "wd", "gizmo", "-o", "json"])).stdout);
+    expect(after.spec.replicas).toBe(5);
+    expect(after.metadata.generation).toBe(before.metadata.generation + 1);
+    expect(sim.audit.find({ verb: "patch", resource: "widgets", name: "gizmo" }).some((e) => e.subresource === "scale")).toBe(true);
+  });
+
+  it("patches with merge and JSON patches, and refuses a strategic merge patch on a custom resource", async () => {
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    expect((await k(["patch", "widget", "gizmo", "--type=merge", "-p", '{"spec":{"size":"large"}}'])).code).toBe(0);
+    expect((await k(["patch", "widget", "gizmo", "--type=json", "-p", '[{"op":"replace","path":"/spec/replicas","value":4}]'])).code).toBe(0);
+    const got = JSON.parse((await k(["get", "widget", "gizmo", "-o", "json"])).stdout);
+    expect(got.spec).toMatchObject({ size: "large", replicas: 4 });
+    const strategic = await k(["patch", "widget", "gizmo", "-p", '{"spec":{"size":"small"}}']);
+    expect(strategic.code).not.toBe(0);
+    expect(strategic.stderr).toContain("the body of the request was in an unknown format");
+  });
+
+  it("rejects schema violations with a 422 listing every cause, and unknown fields under strict validation", async () => {
+    const bad = await k(["patch", "widget", "gizmo", "--type=merge", "-p", '{"spec":{"size":"huge","replicas":50}}']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('The Widget "gizmo" is invalid');
+    expect(bad.stderr).toContain("spec.replicas: Invalid value: 50: spec.replicas in body should be less than or equal to 10");
+    expect(bad.stderr).toContain('spec.size: Unsupported value: "huge": supported values: "small", "large"');
+    const missing = await k(["apply", "-f", "-"], "apiVersion: sim.herald.dev/v1alpha1\nkind: Widget\nmetadata: {name: nameless-image}\nspec: {replicas: 1}\n");
+    expect(missing.stderr).toContain("spec.image: Required value");
+    const unknown = await k(["apply", "-f", "-"], "apiVersion: sim.herald.dev/v1alpha1\nkind: Widget\nmetadata: {name: extra}\nspec: {image: a, bogus: 1}\n");
+    expect(unknown.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
+    expect((await k(["get", "widget", "extra"])).stderr).toContain('widgets.sim.herald.dev "extra" not found');
+  });
+
+  it("applies built-in kinds twice (strategic merge patch on the second apply) and keeps list merge keys", async () => {
+    const manifest = (image: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: main
+        image: ${image}
+        command: ["sleep", "1000"]
+        env: [{name: A, value: "1"}]
+      - name: side
+        image: side:1
+        command: ["sleep", "1000"]
+`;
+    expect((await k(["apply", "-f", "-"], manifest("main:1"))).code).toBe(0);
+    await k(["set", "env", "deployment/api", "-c", "side", "B=2"]);
+    const second = await k(["apply", "-f", "-"], manifest("main:2"));
+    expect(second.stdout).toBe("deployment.apps/api configured\n");
+    expect(sim.audit.find({ verb: "patch", resource: "deployments", name: "api" }).length).toBeGreaterThanOrEqual(2);
+    const d = JSON.parse((await k(["get", "deploy", "api", "-o", "json"])).stdout);
+    const [main, side] = d.spec.template.spec.containers;
+    expect([main.name, main.image, side.name]).toEqual(["main", "main:2", "side"]);
+    expect(side.env).toEqual([{ name: "B", value: "2" }]);
+    expect(main.env).toEqual([{ name: "A", value: "1" }]);
+    expect(d.metadata.generation).toBe(3);
+  });
+
+  it("deletes an owner with its dependents (background and foreground) and orphans them on request", async () => {
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    const owner = JSON.parse((await k(["get", "widget", "gizmo", "-o", "json"])).stdout);
+    const dependent = (name: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  ownerReferences: [{apiVersion: sim.herald.dev/v1alpha1, kind: Widget, name: gizmo, uid: ${owner.metadata.uid}, blockOwnerDeletion: true}]\ndata: {a: b}\n`;
+    await k(["apply", "-f", "-"], dependent("gizmo-config"));
+    expect((await k(["delete", "widget", "gizmo"])).stdout).toBe('widget.sim.herald.dev "gizmo" deleted\n');
+    await waitFor("the dependent ConfigMap to be collected", async () => (await k(["get", "cm", "gizmo-config"])).stderr.includes("not found"));
+
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    const owner2 = JSON.parse((await k(["get", "widget", "gizmo", "-o", "json"])).stdout);
+    await k(["apply", "-f", "-"], dependent("kept").replace(owner.metadata.uid, owner2.metadata.uid));
+    expect((await k(["delete", "widget", "gizmo", "--cascade=orphan"])).code).toBe(0);
+    const kept = JSON.parse((await k(["get", "cm", "kept", "-o", "json"])).stdout);
+    expect(kept.metadata.ownerReferences).toBeUndefined();
+
+    await k(["apply", "-f", fixture("widget.yaml")]);
+    const owner3 = JSON.parse((await k(["get", "widget", "gizmo", "-o", "json"])).stdout);
+    await k(["apply", "-f", "-"], dependent("fg").replace(owner.metadata.uid, owner3.metadata.uid));
+    expect((await k(["delete", "widget", "gizmo", "--cascade=foreground"])).code).toBe(0);
+    expect((await k(["get", "cm", "fg"])).stderr).toContain("not found");
+    expect((await k(["get", "widget", "gizmo"])).stderr).toContain("not found");
+  });
+
+  it("deletes a namespace with its contents", async () => {
+    expect((await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: scratch}\n")).code).toBe(0);
+    expect((await k(["-n", "scratch", "apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n")).code).toBe(0);
+    expect((await k(["delete", "namespace", "scratch"])).stdout).toBe('namespace "scratch" deleted\n');
+    expect((await k(["get", "namespace", "scratch"])).stderr).toContain("not found");
+    expect(sim.cluster.store.list("/configmaps", "scratch")).toEqual([]);
+  });
+});
