@@ -85,6 +85,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
 
   const findNode = (id: string) => affinity.current()?.nodes.find((n) => n.id === id) ?? null;
   const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
+  // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
+  redis?.on("ready", () => void channel.reattach());
 
   const publisher = new Publisher({
     store,

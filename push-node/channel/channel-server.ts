@@ -238,6 +238,33 @@ export class ChannelServer {
     for (const p of giveUp(order)) this.toSockets(link, p);
   }
 
+  /**
+   * Redis came back (a reconnect, maybe a restart that lost data): record again that this node holds its
+   * users (presence may be gone, and without it nothing is pushed here), then push what their inboxes got
+   * meanwhile. A new epoch goes out from its start; the sockets' own dedupe drops what they already had.
+   */
+  async reattach(): Promise<void> {
+    const held = [...this.links].filter(([, link]) => link.order !== null);
+    for (let i = 0; i < held.length; i += 100)
+      await Promise.all(held.slice(i, i + 100).map(([user, link]) => this.catchUp(user, link).catch((err: Error) => this.d.log.warn({ err: err.message }, "could not re-attach a user"))));
+  }
+
+  private async catchUp(user: string, link: Link): Promise<void> {
+    const head = await this.d.store.attach(user, this.d.nodeId, this.d.incarnation);
+    const order = link.order!;
+    if (head.epoch === null || (head.epoch === order.epoch && compareOffsets(head.last, order.tail) <= 0)) return;
+    let after = head.epoch === order.epoch ? order.tail : START;
+    for (;;) {
+      const page = await this.d.store.read(user, after, PAGE);
+      for (const e of page) {
+        const p: Pushed = { ...e.message, epoch: head.epoch, offset: e.offset, prev: e.prev };
+        for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.toSockets(link, r);
+      }
+      if (page.length < PAGE || this.links.get(user) !== link) return;
+      after = page[page.length - 1]!.offset;
+    }
+  }
+
   private toSockets(link: Link, p: Pushed): void {
     for (const s of link.sockets) this.emit(s, s.data as SocketState, p, "live");
   }
