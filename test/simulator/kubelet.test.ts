@@ -1,0 +1,278 @@
+// The kubelet and network of the simulator: workloads become local processes on their own loopback
+// IPs, with probes, volumes, env, restarts, graceful deletion, and Services forwarding to them.
+import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../../simulator/index.js";
+import type { StoreEvent } from "../../simulator/store.js";
+import { alive, kubectl, waitFor } from "./helpers.js";
+
+let sim: Simulator;
+let core: CoreV1Api;
+const k = (args: string[], stdin?: string) => kubectl(sim.kubeconfigPath, args, stdin);
+
+beforeEach(async () => {
+  sim = await startSimulator();
+  const kc = new KubeConfig();
+  kc.loadFromFile(sim.kubeconfigPath);
+  core = kc.makeApiClient(CoreV1Api);
+});
+
+afterEach(async () => {
+  await sim.stop();
+});
+
+// A tiny HTTP server as the container: answers with its pod name, the mounted greeting and an env value.
+const server = `
+const http = require("http"), fs = require("fs");
+http.createServer((q, s) => s.end([process.env.POD_NAME, fs.readFileSync(process.env.GREETING_FILE, "utf8"), process.env.SECRET].join(" ")))
+  .listen(8080, process.env.POD_IP, () => console.log("listening on " + process.env.POD_IP));
+`;
+
+const webManifest = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-secret}
+stringData: {token: s3cret}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  replicas: 2
+  serviceName: web
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: web
+        image: node:20
+        command: [node, -e, ${JSON.stringify(server)}]
+        env:
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        - {name: SECRET, valueFrom: {secretKeyRef: {name: web-secret, key: token}}}
+        - {name: GREETING_FILE, value: /etc/web/greeting}
+        ports: [{containerPort: 8080, name: http}]
+        readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+        volumeMounts: [{name: cfg, mountPath: /etc/web}]
+      volumes: [{name: cfg, configMap: {name: web-config}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;
+
+const get = async (url: string) => (await fetch(url)).text();
+const pod = (name: string) => core.readNamespacedPod({ namespace: "default", name });
+const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+
+describe("the simulator's kubelet", () => {
+  it("runs a StatefulSet in ordinal order, each pod on its own loopback IP, reachable through its Service", async () => {
+    const events: StoreEvent[] = [];
+    sim.cluster.store.subscribe((e) => e.storageKey === "/pods" && events.push(e));
+    expect((await k(["apply", "-f", "-"], webManifest)).code).toBe(0);
+    const rollout = await k(["rollout", "status", "statefulset/web", "--timeout=30s"]);
+    expect(rollout.code).toBe(0);
+
+    // web-1 was created only once web-0 was Ready.
+    const web0Ready = events.find((e) => e.object.metadata.name === "web-0" && isReady(e.object as V1Pod))!;
+    const web1Added = events.find((e) => e.object.metadata.name === "web-1" && e.type === "ADDED")!;
+    expect(web0Ready.rv).toBeLessThan(web1Added.rv);
+
+    const [p0, p1] = [await pod("web-0"), await pod("web-1")];
+    const ips = [p0.status!.podIP!, p1.status!.podIP!];
+    expect(new Set(ips).size).toBe(2);
+    for (const ip of ips) expect(ip.startsWith(`${sim.network.podPrefix}.`)).toBe(true);
+    expect(await get(`http://${ips[0]}:8080/`)).toBe("web-0 hello s3cret");
+    expect(await get(`http://${ips[1]}:8080/`)).toBe("web-1 hello s3cret");
+    expect(p0.spec!.hostname).toBe("web-0");
+    expect(p0.metadata!.ownerReferences![0]).toMatchObject({ kind: "StatefulSet", name: "web", controller: true });
+
+    const ep = await core.readNamespacedEndpoints({ namespace: "default", name: "web" });
+    expect(ep.subsets![0]!.addresses!.map((a) => a.ip).sort()).toEqual([...ips].sort());
+    expect(ep.subsets![0]!.ports).toEqual([{ name: "http", port: 8080, protocol: "TCP" }]);
+    const svc = await core.readNamespacedService({ namespace: "default", name: "web" });
+    expect(svc.spec!.clusterIP!.startsWith(`${sim.network.servicePrefix}.`)).toBe(true);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add((await get(`http://${svc.spec!.clusterIP}:80/`)).split(" ")[0]!);
+    expect([...seen].sort()).toEqual(["web-0", "web-1"]);
+
+    const logs = await k(["logs", "web-1"]);
+    expect(logs.stdout).toBe(`listening on ${ips[1]}\n`);
+    const table = await k(["get", "pods", "-o", "wide"]);
+    expect(table.stdout).toMatch(new RegExp(`web-0\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${ips[0]!.replace(/\./g, "\\.")}`));
+  });
+
+  it("keeps ConfigMap volumes current, scales down from the highest ordinal and stops the processes", async () => {
+    await k(["apply", "-f", "-"], webManifest);
+    await k(["rollout", "status", "statefulset/web", "--timeout=30s"]);
+    const ip0 = (await pod("web-0")).status!.podIP!;
+    await k(["patch", "configmap", "web-config", "-p", '{"data":{"greeting":"bonjour"}}']);
+    await waitFor("the mounted file to change", async () => (await get(`http://${ip0}:8080/`)) === "web-0 bonjour s3cret");
+
+    const pidOf = (name: string) => Number(sim.cluster.store.get("/pods", "default", name)!.status.containerStatuses[0].containerID.replace("sim://", ""));
+    const pid1 = pidOf("web-1");
+    expect(alive(pid1)).toBe(true);
+    expect(readFileSync(join(sim.kubelet!.podDir("default", "web-1")!, "root", "etc", "web", "greeting"), "utf8")).toBe("bonjour");
+    expect((await k(["scale", "statefulset", "web", "--replicas=1"])).code).toBe(0);
+    await waitFor("web-1 to be gone", async () => (await k(["get", "pod", "web-1"])).stderr.includes("not found"));
+    expect(alive(pid1)).toBe(false);
+    expect((await pod("web-0")).metadata!.deletionTimestamp).toBeUndefined();
+    await waitFor("the Service to forward to web-0 only", () => {
+      const table = sim.network.proxyTable();
+      return Object.values(table)[0]?.length === 1 && Object.values(table)[0]![0]!.ip === ip0;
+    });
+
+    const pid0 = pidOf("web-0");
+    expect((await k(["delete", "statefulset", "web"])).code).toBe(0);
+    await waitFor("web-0 to be collected", async () => (await core.listNamespacedPod({ namespace: "default" })).items.length === 0);
+    expect(alive(pid0)).toBe(false);
+  });
+
+  it("restarts a crashing container with a growing restartCount and records its last exit", async () => {
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "crasher" }, spec: { containers: [{ name: "c", image: "x", command: ["node", "-e", "setTimeout(() => process.exit(3), 100)"] }] } },
+    });
+    const p = await waitFor("two restarts", async () => {
+      const cur = await pod("crasher");
+      return (cur.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2 && cur;
+    });
+    expect(p.status!.containerStatuses![0]!.lastState!.terminated).toMatchObject({ exitCode: 3, reason: "Error" });
+    expect(p.status!.phase).toBe("Running");
+  });
+
+  it("restarts a container whose liveness probe fails", async () => {
+    const script = `require("net").createServer(s => s.end()).listen(9000, process.env.IP); setTimeout(() => process.exit(0), 60000);`;
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "unhealthy" },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: "c",
+              image: "x",
+              command: ["node", "-e", script],
+              env: [{ name: "IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+              livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 1 },
+            },
+          ],
+        },
+      },
+    });
+    await waitFor("a liveness restart", async () => ((await pod("unhealthy")).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  });
+
+  it("completes a pod with restartPolicy Never and reports Succeeded or Failed", async () => {
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ok" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 0"] }] } } });
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ko" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 7"] }] } } });
+    await waitFor("ok to succeed", async () => (await pod("ok")).status?.phase === "Succeeded");
+    const ko = await waitFor("ko to fail", async () => {
+      const p = await pod("ko");
+      return p.status?.phase === "Failed" && p;
+    });
+    expect(ko.status!.containerStatuses![0]!.state!.terminated!.exitCode).toBe(7);
+  });
+
+  it("sends SIGTERM on deletion and SIGKILL after the grace period", async () => {
+    const stubborn = `process.on("SIGTERM", () => console.log("got SIGTERM, ignoring")); setInterval(() => {}, 1000); console.log("up");`;
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "stubborn" }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: "c", image: "x", command: ["node", "-e", stubborn] }] } },
+    });
+    const running = await waitFor("the process to run", async () => {
+      const p = await pod("stubborn");
+      return p.status?.containerStatuses?.[0]?.state?.running && (await k(["logs", "stubborn"])).stdout === "up\n" && p;
+    });
+    const pid = Number(running.status!.containerStatuses![0]!.containerID!.replace("sim://", ""));
+    const started = Date.now();
+    await core.deleteNamespacedPod({ namespace: "default", name: "stubborn" });
+    const terminating = await pod("stubborn");
+    expect(terminating.metadata!.deletionTimestamp).toBeDefined();
+    expect(terminating.metadata!.deletionGracePeriodSeconds).toBe(2);
+    await waitFor("SIGTERM to reach the process", async () => (await k(["logs", "stubborn"])).stdout.includes("got SIGTERM"));
+    expect(alive(pid)).toBe(true);
+    await waitFor("the pod object to go", async () => (await core.listNamespacedPod({ namespace: "default" })).items.length === 0, 10_000);
+    expect(alive(pid)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+  });
+
+  it("gives pods a service-account token and a kubeconfig to reach the API as themselves", async () => {
+    await core.createNamespace({ body: { metadata: { name: "apps" } } });
+    await core.createNamespacedConfigMap({ namespace: "apps", body: { metadata: { name: "seen" }, data: { a: "b" } } });
+    const script = `
+      const k8s = await import("@kubernetes/client-node");
+      const fs = await import("node:fs");
+      const kc = new k8s.KubeConfig(); kc.loadFromDefault();
+      const root = process.env.HERALD_SIM_POD_ROOT + "/var/run/secrets/kubernetes.io/serviceaccount/";
+      const ns = fs.readFileSync(root + "namespace", "utf8");
+      const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedConfigMap({ namespace: ns });
+      console.log(ns, process.env.KUBERNETES_SERVICE_HOST, list.items.map((i) => i.metadata.name).join(","));`;
+    await core.createNamespacedPod({
+      namespace: "apps",
+      body: {
+        metadata: { name: "client" },
+        spec: { restartPolicy: "Never", serviceAccountName: "default", containers: [{ name: "c", image: "x", workingDir: process.cwd(), command: ["node", "--input-type=module", "-e", script] }] },
+      },
+    });
+    await waitFor("the pod to finish", async () => (await core.readNamespacedPod({ namespace: "apps", name: "client" })).status?.phase === "Succeeded", 20_000);
+    expect((await k(["-n", "apps", "logs", "client"])).stdout).toBe("apps 127.0.0.1 seen\n");
+    expect(sim.audit.find({ verb: "list", resource: "configmaps", namespace: "apps" }).map((e) => e.user)).toEqual(["system:serviceaccount:apps:default"]);
+  });
+
+  it("rolls a Deployment to a new template and reports it complete", async () => {
+    const deploy = (greeting: string) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: api
+        image: x
+        command: [node, -e, 'require("http").createServer((q, s) => s.end(process.env.G)).listen(8080, process.env.IP)']
+        env:
+        - {name: G, value: ${greeting}}
+        - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+`;
+    await k(["apply", "-f", "-"], deploy("one"));
+    expect((await k(["rollout", "status", "deployment/api", "--timeout=30s"])).code).toBe(0);
+    await k(["apply", "-f", "-"], deploy("two"));
+    expect((await k(["rollout", "status", "deployment/api", "--timeout=30s"])).code).toBe(0);
+    const pods = await waitFor("only new pods", async () => {
+      const list = (await core.listNamespacedPod({ namespace: "default", labelSelector: "app=api" })).items;
+      return list.length === 2 && list.every((p) => !p.metadata!.deletionTimestamp) && list;
+    });
+    for (const p of pods) expect(await get(`http://${p.status!.podIP}:8080/`)).toBe("two");
+  });
+
+  it("stop() kills every process it started", async () => {
+    await k(["apply", "-f", "-"], webManifest);
+    await k(["rollout", "status", "statefulset/web", "--timeout=30s"]);
+    const pids = sim.kubelet!.pids();
+    expect(pids).toHaveLength(2);
+    await sim.stop();
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    sim = await startSimulator({ kubelet: false });
+  });
+});
