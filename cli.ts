@@ -1,6 +1,7 @@
 // Dispatches `herald <command>` to the component that implements it.
 const commands: Record<string, () => Promise<unknown>> = {
   "push-node": () => import("./push-node/main.js"),
+  operator: () => import("./operator/main.js"),
   "sim": () => import("./simulator/main.js"),
 };
 

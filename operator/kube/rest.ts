@@ -1,0 +1,98 @@
+// Plain JSON requests to the Kubernetes API with the kubeconfig's server, credentials and CA.
+// The operator sends and reads objects as JSON, so times such as a Lease's MicroTime stay exact strings.
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+
+export class KubeError extends Error {
+  constructor(readonly status: number, readonly reason: string, message: string, readonly body: unknown) {
+    super(message);
+  }
+}
+
+export interface RequestInit {
+  body?: unknown;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+}
+
+export class KubeRest {
+  private readonly server: URL;
+  constructor(readonly kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster");
+    this.server = new URL(cluster.server);
+  }
+
+  async request<T = any>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
+    const opts: RequestOptions = {
+      method,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      headers: { accept: "application/json", ...(payload ? { "content-type": init.contentType ?? "application/json", "content-length": payload.length } : {}) },
+    };
+    await this.kc.applyToHTTPSOptions(opts);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = send(opts, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on("error", reject);
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+    let body: any = text;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {}
+    if (status >= 400) throw new KubeError(status, body?.reason ?? "Unknown", `${method} ${path}: ${status} ${body?.message ?? text}`, body);
+    return body as T;
+  }
+
+  get = <T = any>(path: string, query?: RequestInit["query"]) => this.request<T>("GET", path, { query });
+  /** GET that answers null on 404. */
+  async find<T = any>(path: string): Promise<T | null> {
+    try {
+      return await this.get<T>(path);
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 404) return null;
+      throw err;
+    }
+  }
+}
+
+/** The API path of a collection, or of one object when `name` is given. */
+export function apiPath(apiVersion: string, plural: string, namespace?: string, name?: string, sub?: string): string {
+  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  return [base, namespace ? `namespaces/${namespace}` : "", plural, name ?? "", sub ?? ""].filter(Boolean).join("/");
+}
+
+const PLURALS: Record<string, string> = {
+  ServiceAccount: "serviceaccounts",
+  Role: "roles",
+  RoleBinding: "rolebindings",
+  Service: "services",
+  StatefulSet: "statefulsets",
+  PodDisruptionBudget: "poddisruptionbudgets",
+  Ingress: "ingresses",
+  ServiceMonitor: "servicemonitors",
+  ConfigMap: "configmaps",
+  Secret: "secrets",
+  Pod: "pods",
+  Event: "events",
+  Lease: "leases",
+};
+
+export function pluralOf(kind: string): string {
+  const p = PLURALS[kind];
+  if (!p) throw new Error(`no plural known for kind ${kind}`);
+  return p;
+}

@@ -1,0 +1,18 @@
+// The operator's own Prometheus metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createOperatorMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "herald_operator_" });
+  return {
+    registry,
+    reconciles: new Counter({ name: "herald_operator_reconciles_total", help: "Reconciles by result", labelNames: ["result"] as const, registers: [registry] }),
+    errors: new Counter({ name: "herald_operator_reconcile_errors_total", help: "Reconciles that failed", registers: [registry] }),
+    duration: new Histogram({ name: "herald_operator_reconcile_duration_seconds", help: "Time to reconcile one PushCluster", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    queueDepth: new Gauge({ name: "herald_operator_queue_depth", help: "PushClusters waiting to be reconciled", registers: [registry] }),
+    leader: new Gauge({ name: "herald_operator_leader", help: "1 while this replica holds the lease", registers: [registry] }),
+    clusters: new Gauge({ name: "herald_operator_pushclusters", help: "PushClusters watched", registers: [registry] }),
+  };
+}
+
+export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;
