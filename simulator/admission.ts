@@ -10,6 +10,14 @@ function defaultContainer(c: Obj): void {
   c.terminationMessagePath ??= "/dev/termination-log";
   c.terminationMessagePolicy ??= "File";
   for (const p of c.ports ?? []) p.protocol ??= "TCP";
+  for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+    if (!probe) continue;
+    probe.timeoutSeconds ??= 1;
+    probe.periodSeconds ??= 10;
+    probe.successThreshold ??= 1;
+    probe.failureThreshold ??= 3;
+    if (probe.httpGet) probe.httpGet.scheme ??= "HTTP";
+  }
 }
 
 export function defaultPodSpec(spec: Obj): void {

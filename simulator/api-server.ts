@@ -10,6 +10,7 @@ import type { Faults } from "./faults.js";
 import type { Tokens } from "./identity.js";
 import { clone, type Obj } from "./objects.js";
 import { openapiDocument, openapiRoot } from "./openapi.js";
+import { decodeKubernetesProtobuf } from "./protobuf.js";
 import { forbiddenMessage, rbacAllows, type Identity, type ResourceAttributes } from "./rbac.js";
 import { apiVersionOf, type ResourceType } from "./resources.js";
 import type { StoreEvent } from "./store.js";
@@ -44,22 +45,37 @@ function send(res: ServerResponse, code: number, body: unknown, headers: Record<
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readRawBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
 
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRawBody(req)).toString("utf8");
+}
+
+/** Reads a create/update body: JSON, YAML, or Protobuf for the few kinds kubectl's typed commands send. */
+async function readObject(req: IncomingMessage): Promise<unknown> {
+  const contentType = req.headers["content-type"];
+  if (contentType?.includes("protobuf")) {
+    try {
+      return decodeKubernetesProtobuf(await readRawBody(req));
+    } catch (err) {
+      throw apiError(
+        415,
+        `the simulator cannot decode this Protobuf body (${(err as Error).message}); send JSON or YAML instead (e.g. \`kubectl create ... --dry-run=client -o yaml | kubectl apply -f -\`)`,
+        "UnsupportedMediaType",
+      );
+    }
+  }
+  return parseBody(await readBody(req), contentType);
+}
+
 function parseBody(text: string, contentType: string | undefined): unknown {
-  if (contentType?.includes("protobuf"))
-    throw apiError(
-      415,
-      `the simulator does not decode Protobuf request bodies (${contentType}); send JSON or YAML instead (e.g. \`kubectl create ... --dry-run=client -o yaml | kubectl apply -f -\`)`,
-      "UnsupportedMediaType",
-    );
   if (text.trim() === "") return undefined;
   try {
     return contentType?.includes("yaml") ? YAML.parse(text) : JSON.parse(text);
@@ -84,6 +100,25 @@ function patchTypeOf(contentType: string | undefined): PatchType {
   }
 }
 
+/**
+ * Impersonation (Impersonate-User / Impersonate-Group headers, as `kubectl --as`): allowed for members
+ * of system:masters only (the real server checks the `impersonate` verb through RBAC).
+ */
+function impersonated(caller: Identity, req: IncomingMessage): Identity {
+  const user = req.headers["impersonate-user"];
+  if (typeof user !== "string") return caller;
+  if (!caller.groups.includes("system:masters"))
+    throw apiError(403, `users "${user}" is forbidden: User "${caller.username}" cannot impersonate resource "users" in API group "" at the cluster scope`, "Forbidden");
+  const rawGroups = req.headersDistinct?.["impersonate-group"] ?? [];
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(user);
+  const groups = sa ? ["system:serviceaccounts", `system:serviceaccounts:${sa[1]}`] : [];
+  return {
+    username: user,
+    groups: [...new Set([...groups, ...rawGroups, "system:authenticated"])],
+    ...(sa ? { serviceAccount: { namespace: sa[1]!, name: sa[2]! } } : {}),
+  };
+}
+
 export class ApiServer {
   constructor(private readonly o: ApiServerOptions) {}
 
@@ -97,11 +132,12 @@ export class ApiServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://sim");
-    const who = this.o.tokens.identify(req.headers.authorization);
-    if (!who) {
+    const caller = this.o.tokens.identify(req.headers.authorization);
+    if (!caller) {
       send(res, 401, statusFor(401, "Unauthorized"));
       return;
     }
+    const who = impersonated(caller, req);
     const path = url.pathname.replace(/\/+$/, "") || "/";
     const types = this.o.cluster.allTypes();
     const get = req.method === "GET";
@@ -259,13 +295,13 @@ export class ApiServer {
         return ok(this.wantsTable(req) ? toTable(t, list.items, list.metadata, query.get("includeObject") ?? undefined) : list);
       }
       case "create": {
-        const body = parseBody(await readBody(req), ct);
+        const body = await readObject(req);
         if (t.kind === "SelfSubjectAccessReview") return ok(this.accessReview(who, body as Obj), 201);
         if (t.kind === "Namespace" && r.namespace) throw errors.methodNotAllowed();
         return ok(c.create(t, r.namespace, body, opts), 201);
       }
       case "update": {
-        const body = parseBody(await readBody(req), ct);
+        const body = await readObject(req);
         if (sub === "scale") return ok(c.updateScale(t, r.namespace, r.name!, body as Obj, opts));
         return ok(c.update(t, r.namespace, r.name!, body, opts, sub));
       }

@@ -1,8 +1,6 @@
 // Shared helpers for the simulator tests: run real kubectl against a simulator, poll for conditions.
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/simulator/${name}`, import.meta.url));
@@ -13,10 +11,12 @@ export interface KubectlResult {
   stderr: string;
 }
 
-const cacheDir = mkdtempSync(join(tmpdir(), "herald-sim-kubectl-cache-"));
-
-/** Runs /usr/bin/kubectl (from PATH) with the given kubeconfig; never throws on a non-zero exit. */
+/**
+ * Runs kubectl (1.32 from PATH) with the given kubeconfig; never throws on a non-zero exit. Its HOME and
+ * discovery cache live next to the kubeconfig, in the simulator's directory (removed by stop()).
+ */
 export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
+  const cacheDir = join(dirname(kubeconfig), "kubectl-home");
   return new Promise((resolve) => {
     const child = execFile(
       "kubectl",

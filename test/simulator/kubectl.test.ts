@@ -129,10 +129,44 @@ spec:
   });
 
   it("deletes a namespace with its contents", async () => {
-    expect((await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: scratch}\n")).code).toBe(0);
-    expect((await k(["-n", "scratch", "apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n")).code).toBe(0);
+    expect((await k(["create", "namespace", "scratch"])).stdout).toBe("namespace/scratch created\n");
+    expect((await k(["-n", "scratch", "create", "configmap", "c", "--from-literal=a=b"])).code).toBe(0);
     expect((await k(["delete", "namespace", "scratch"])).stdout).toBe('namespace "scratch" deleted\n');
     expect((await k(["get", "namespace", "scratch"])).stderr).toContain("not found");
     expect(sim.cluster.store.list("/configmaps", "scratch")).toEqual([]);
+  });
+
+  it("decodes the Protobuf bodies of kubectl's typed create commands", async () => {
+    expect((await k(["create", "namespace", "typed"])).stdout).toBe("namespace/typed created\n");
+    expect((await k(["-n", "typed", "create", "configmap", "cfg", "--from-literal=a=1", "--from-literal=b=two"])).code).toBe(0);
+    expect((await k(["-n", "typed", "create", "secret", "generic", "pw", "--from-literal=password=hunter2"])).code).toBe(0);
+    expect((await k(["-n", "typed", "create", "serviceaccount", "robot"])).code).toBe(0);
+    expect(sim.cluster.store.get("/configmaps", "typed", "cfg")!.data).toEqual({ a: "1", b: "two" });
+    expect(Buffer.from(sim.cluster.store.get("/secrets", "typed", "pw")!.data.password, "base64").toString()).toBe("hunter2");
+    expect(sim.cluster.store.get("/namespaces", undefined, "typed")!.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "typed" });
+    const unsupported = await k(["-n", "typed", "create", "deployment", "d", "--image=x"]);
+    expect(unsupported.stderr).toContain("cannot decode this Protobuf body");
+  });
+
+  it("answers `kubectl auth can-i --as` from the RBAC objects kubectl creates", async () => {
+    sim.setRbac(true);
+    try {
+      const canI = async (...args: string[]) => (await k(["auth", "can-i", ...args])).stdout.trim();
+      expect(await canI("list", "pods", "--as=system:serviceaccount:default:robot")).toBe("no");
+      expect((await k(["create", "role", "reader", "--verb=get,list", "--resource=pods"])).code).toBe(0);
+      expect((await k(["create", "rolebinding", "robot-reads", "--role=reader", "--serviceaccount=default:robot"])).code).toBe(0);
+      expect((await k(["create", "clusterrole", "node-getter", "--verb=get", "--resource=nodes"])).code).toBe(0);
+      expect((await k(["create", "clusterrolebinding", "devs-get-nodes", "--clusterrole=node-getter", "--group=devs"])).code).toBe(0);
+      expect(await canI("list", "pods", "--as=system:serviceaccount:default:robot")).toBe("yes");
+      expect(await canI("list", "pods", "-n", "kube-system", "--as=system:serviceaccount:default:robot")).toBe("no");
+      expect(await canI("delete", "pods", "--as=system:serviceaccount:default:robot")).toBe("no");
+      expect(await canI("get", "nodes", "--as=bob", "--as-group=devs")).toBe("yes");
+      expect(await canI("get", "nodes", "--as=bob")).toBe("no");
+      const denied = await k(["get", "configmaps", "--as=system:serviceaccount:default:robot"]);
+      expect(denied.stderr).toContain('configmaps is forbidden: User "system:serviceaccount:default:robot" cannot list resource "configmaps"');
+      expect(sim.audit.find({ user: "system:serviceaccount:default:robot", resource: "configmaps" }).map((e) => e.code)).toEqual([403]);
+    } finally {
+      sim.setRbac(false);
+    }
   });
 });
