@@ -13,7 +13,7 @@ import type { Tokens } from "./identity.js";
 import { renderKubeconfig } from "./kubeconfig.js";
 import type { Network } from "./network.js";
 import { nowTimestamp, type Obj } from "./objects.js";
-import { ConfigError, containerEnv, fieldRefValue, processFor, rewriteMountPaths, type Lookup } from "./pod-spec.js";
+import { ConfigError, containerEnv, fieldRefValue, processFor, rewriteMountPaths, serviceLinkEnv, type Lookup } from "./pod-spec.js";
 import { podStatus, type ContainerState, type PodRuntimeState } from "./pod-status.js";
 import type { StoreEvent } from "./store.js";
 
@@ -253,6 +253,7 @@ export class Kubelet {
       NODE_EXTRA_CA_CERTS: join(rt.dir, "ca.crt"),
       HERALD_SIM_POD_ROOT: rt.root,
       ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
+      ...(pod.spec?.enableServiceLinks === false ? {} : serviceLinkEnv(this.o.cluster.store.list("/services", rt.namespace))),
       ...declared,
     };
     const proc = processFor(spec, env, this.heraldBin, process.execPath);
@@ -319,16 +320,11 @@ export class Kubelet {
 
   // ---- probes --------------------------------------------------------------------------------------
 
+  /** A startup probe gates the other probes; without one, readiness and liveness start right away. */
   private startProbes(rt: PodRuntime, c: Container): void {
-    const schedule = (kind: "startupProbe" | "readinessProbe" | "livenessProbe", delayMs: number) => {
-      const probe = c.spec[kind];
-      if (!probe) return;
-      const t = setTimeout(() => void this.probeOnce(rt, c, kind), delayMs);
-      c.timers.push(t);
-    };
-    if (c.spec.startupProbe) schedule("startupProbe", (c.spec.startupProbe.initialDelaySeconds ?? 0) * 1000);
+    const startup = c.spec.startupProbe;
+    if (startup) c.timers.push(setTimeout(() => void this.probeOnce(rt, c, "startupProbe"), (startup.initialDelaySeconds ?? 0) * 1000));
     else this.startMainProbes(rt, c);
-    void schedule;
   }
 
   private startMainProbes(rt: PodRuntime, c: Container): void {

@@ -106,3 +106,18 @@ export function processFor(container: Obj, env: Record<string, string>, heraldBi
   if (isHerald(argv[0])) return { file: nodePath, args: [heraldBin, ...argv.slice(1)], herald: true };
   return { file: argv[0]!, args: argv.slice(1), herald: false };
 }
+
+/** The docker-link style variables the kubelet sets for the Services of the pod's namespace (enableServiceLinks). */
+export function serviceLinkEnv(services: Obj[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const svc of services) {
+    const ip = svc.spec?.clusterIP;
+    if (!ip || ip === "None") continue;
+    const prefix = String(svc.metadata.name).toUpperCase().replace(/-/g, "_");
+    const ports: Obj[] = svc.spec.ports ?? [];
+    env[`${prefix}_SERVICE_HOST`] = ip;
+    if (ports[0]) env[`${prefix}_SERVICE_PORT`] = String(ports[0].port);
+    for (const p of ports) if (p.name) env[`${prefix}_SERVICE_PORT_${String(p.name).toUpperCase().replace(/-/g, "_")}`] = String(p.port);
+  }
+  return env;
+}

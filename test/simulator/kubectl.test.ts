@@ -169,4 +169,14 @@ spec:
       sim.setRbac(false);
     }
   });
+
+  it("serves ServiceMonitor and PrometheusRule once their CRDs are installed", async () => {
+    expect((await k(["get", "servicemonitors"])).stderr).toContain(`the server doesn't have a resource type "servicemonitors"`);
+    expect((await k(["apply", "-f", fixture("monitoring-crds.yaml")])).code).toBe(0);
+    const monitor = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: push}\nspec:\n  selector: {matchLabels: {app: push}}\n  endpoints: [{port: http, path: /metrics}]\n";
+    expect((await k(["apply", "-f", "-"], monitor)).stdout).toBe("servicemonitor.monitoring.coreos.com/push created\n");
+    expect((await k(["get", "smon", "push", "-o", "jsonpath={.spec.endpoints[0].path}"])).stdout).toBe("/metrics");
+    const badRule = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r}\nspec:\n  groups: [{rules: []}]\n";
+    expect((await k(["apply", "-f", "-"], badRule)).stderr).toContain("spec.groups[0].name: Required value");
+  });
 });

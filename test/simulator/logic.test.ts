@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { gcActions } from "../../simulator/gc.js";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "../../simulator/patch.js";
-import { containerEnv, expandVars, processFor, rewriteMountPaths } from "../../simulator/pod-spec.js";
+import { containerEnv, expandVars, processFor, rewriteMountPaths, serviceLinkEnv } from "../../simulator/pod-spec.js";
 import { applyDefaults, prune, validateSchema } from "../../simulator/schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../simulator/selectors.js";
 import { endpointSubsets } from "../../simulator/endpoints.js";
@@ -209,6 +209,12 @@ describe("pods as processes", () => {
     expect(processFor({ name: "c", command: ["sh", "-c"], args: ["echo $(A)"] }, { A: "x" }, "/b", "/n")).toEqual({ file: "sh", args: ["-c", "echo x"], herald: false });
     expect(() => processFor({ name: "c", image: "nginx" }, {}, "/b", "/n")).toThrow(/no command/);
     expect(expandVars("$$(A) $(A)", { A: "1" })).toBe("$(A) 1");
+  });
+
+  it("sets service-link variables for the Services of the namespace", () => {
+    const svc = { metadata: { name: "push-login" }, spec: { clusterIP: "127.9.9.2", ports: [{ name: "http", port: 80 }] } };
+    const headless = { metadata: { name: "push" }, spec: { clusterIP: "None", ports: [{ port: 3000 }] } };
+    expect(serviceLinkEnv([svc, headless])).toEqual({ PUSH_LOGIN_SERVICE_HOST: "127.9.9.2", PUSH_LOGIN_SERVICE_PORT: "80", PUSH_LOGIN_SERVICE_PORT_HTTP: "80" });
   });
 
   it("rewrites mount paths in arguments into the pod's root directory", () => {
