@@ -122,6 +122,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private gen = 0;
   private queue: Item[] = [];
   private draining: Promise<void> | null = null;
+  private pumping = false;
   private unacked = 0;
   private ackTimer: AnyTimer | null = null;
   private refreshTimer: AnyTimer | null = null;
@@ -323,26 +324,36 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private enqueue(item: Item): void {
     if (this.closed || item.gen !== this.gen) return;
     this.queue.push(item);
-    this.draining ??= this.drain().finally(() => (this.draining = null));
+    if (this.pumping) return;
+    // drain() clears `pumping` in the same tick as it sees the queue empty: nothing enqueued later is stranded
+    this.pumping = true;
+    const run = this.drain();
+    this.draining = this.pumping ? run : null;
   }
 
   private idle(): Promise<void> {
     return this.draining ?? Promise.resolve();
   }
 
+  /** Processes the queue; `pumping` is cleared in the very continuation that finds the queue empty. */
   private async drain(): Promise<void> {
-    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-      if (item.gen !== this.gen || this.closed) continue;
-      try {
-        if (item.kind === "recovery") this.recovery(item.r);
-        else await this.process(item.m as HeraldMessage<T>);
-      } catch (err) {
-        // onMessage failed: the position did not move; reconnect and get the message again
-        this.report(new HeraldError("HANDLER_FAILED", `onMessage threw: ${(err as Error).message}`, true));
-        this.gen++;
-        this.queue = [];
-        this.abortChannel?.({ reason: "HANDLER_FAILED", dropSession: false });
+    try {
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        if (item.gen !== this.gen || this.closed) continue;
+        try {
+          if (item.kind === "recovery") this.recovery(item.r);
+          else await this.process(item.m as HeraldMessage<T>);
+        } catch (err) {
+          // onMessage failed: the position did not move; reconnect and get the message again
+          this.report(new HeraldError("HANDLER_FAILED", `onMessage threw: ${(err as Error).message}`, true));
+          this.gen++;
+          this.queue = [];
+          this.abortChannel?.({ reason: "HANDLER_FAILED", dropSession: false });
+        }
       }
+    } finally {
+      this.pumping = false;
+      this.draining = null;
     }
   }
 
