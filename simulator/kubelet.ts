@@ -61,7 +61,8 @@ interface PodRuntime {
   initialized: boolean;
   containers: Container[];
   stopping: boolean;
-  waitingForConfig?: string;
+  /** Set once the volumes could be written and init containers started. */
+  launched: boolean;
   publishScheduled: boolean;
   mountPaths: string[];
 }
@@ -116,10 +117,8 @@ export class Kubelet {
         if (!pod) continue;
         try {
           this.writeVolumes(rt, pod);
-          if (rt.waitingForConfig) {
-            rt.waitingForConfig = undefined;
-            this.startContainers(rt, pod);
-          }
+          if (!rt.launched) this.launch(rt, pod);
+          else for (const c of rt.containers) if (!c.child && c.state.reason === "CreateContainerConfigError") this.startContainer(rt, pod, c);
         } catch (err) {
           if (!(err instanceof ConfigError)) this.o.log(`kubelet: volumes of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
         }
@@ -167,6 +166,7 @@ export class Kubelet {
         probeCounts: {},
       })),
       stopping: false,
+      launched: false,
       publishScheduled: false,
       mountPaths: [],
     };
@@ -188,13 +188,18 @@ export class Kubelet {
       this.writeVolumes(rt, pod);
     } catch (err) {
       if (err instanceof ConfigError) {
-        rt.waitingForConfig = err.message;
+        // Waits (ContainerCreating) until the missing ConfigMap or Secret appears: see onEvent.
         for (const c of rt.containers) Object.assign(c.state, { reason: "ContainerCreating", message: err.message });
         this.publish(rt);
         return;
       }
       throw err;
     }
+    this.launch(rt, pod);
+  }
+
+  private launch(rt: PodRuntime, pod: Obj): void {
+    rt.launched = true;
     void this.runInitThenContainers(rt, pod);
   }
 
@@ -262,7 +267,7 @@ export class Kubelet {
     mkdirSync(cwd, { recursive: true });
     const logFd = openSync(join(rt.dir, "logs", `${spec.name}.log`), "a");
     try {
-      return spawn(proc.file, args, { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
+      return spawn(rewriteMountPaths(proc.file, rt.mountPaths, rt.root), args, { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
     } finally {
       closeSync(logFd);
     }
@@ -276,7 +281,6 @@ export class Kubelet {
     } catch (err) {
       Object.assign(c.state, { state: "waiting", reason: err instanceof ConfigError ? "CreateContainerConfigError" : "CreateContainerError", message: (err as Error).message });
       this.publish(rt);
-      if (err instanceof ConfigError) rt.waitingForConfig = err.message;
       return;
     }
     c.child = child;
@@ -593,6 +597,7 @@ export class Kubelet {
     }
     if (automount) mounts.push({ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", target: join(volumesDir, "kube-api-access-sim") });
     for (const m of mounts) {
+      if (!existsSync(m.target) && m.target.startsWith(volumesDir)) mkdirSync(m.target, { recursive: true });
       const link = join(rt.root, m.mountPath);
       if (existsSync(link)) continue;
       mkdirSync(dirname(link), { recursive: true });

@@ -71,17 +71,16 @@ export function containerEnv(pod: Obj, container: Obj, lookup: Lookup): Record<s
   return env;
 }
 
-/** Rewrites absolute paths under a mount path ("/etc/herald/x", "--config=/etc/herald/x") into the pod root. */
+/**
+ * Rewrites absolute paths under a mount path into the pod root wherever they start a word: at the start,
+ * or after "=", ":", ",", a quote or whitespace ("/etc/herald/x", "--config=/etc/herald/x", "cat /etc/herald/x").
+ */
 export function rewriteMountPaths(text: string, mountPaths: string[], rootDir: string): string {
-  const sorted = [...mountPaths].sort((a, b) => b.length - a.length);
-  for (const mp of sorted) {
-    const clean = mp.replace(/\/+$/, "");
-    if (clean === "") continue;
-    const escaped = clean.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const re = new RegExp(`(^|=|:|,)${escaped}(?=$|/)`, "g");
-    if (re.test(text)) return text.replace(re, (_m, pre: string) => `${pre}${rootDir}${clean}`);
-  }
-  return text;
+  const paths = mountPaths.map((p) => p.replace(/\/+$/, "")).filter((p) => p !== "").sort((a, b) => b.length - a.length);
+  if (paths.length === 0) return text;
+  const alternatives = paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  const re = new RegExp(`(^|[=:,\\s'"])(${alternatives})(?=$|[/\\s'";:,])`, "g");
+  return text.replace(re, (_m, pre: string, path: string) => `${pre}${rootDir}${path}`);
 }
 
 export interface ProcessSpec {

@@ -177,6 +177,35 @@ describe("the simulator's kubelet", () => {
     await waitFor("a liveness restart", async () => ((await pod("unhealthy")).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
   });
 
+  it("holds a container until the ConfigMap and Secret it needs exist", async () => {
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "needy" },
+        spec: {
+          restartPolicy: "Never",
+          containers: [
+            {
+              name: "c",
+              image: "x",
+              command: ["sh", "-c", "cat /etc/cfg/motd; echo \" $PW\""],
+              env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "later-secret", key: "pw" } } }],
+              volumeMounts: [{ name: "cfg", mountPath: "/etc/cfg" }],
+            },
+          ],
+          volumes: [{ name: "cfg", configMap: { name: "later-config" } }],
+        },
+      },
+    });
+    const waitingReason = async () => (await pod("needy")).status?.containerStatuses?.[0]?.state?.waiting?.reason;
+    expect(await waitFor("the pod to wait for its volume", async () => (await waitingReason()) === "ContainerCreating")).toBe(true);
+    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "later-config" }, data: { motd: "hi" } } });
+    await waitFor("the pod to wait for its secret", async () => (await waitingReason()) === "CreateContainerConfigError");
+    await core.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "later-secret" }, stringData: { pw: "pw1" } } });
+    await waitFor("the pod to succeed", async () => (await pod("needy")).status?.phase === "Succeeded");
+    expect((await k(["logs", "needy"])).stdout).toBe("hi pw1\n");
+  });
+
   it("completes a pod with restartPolicy Never and reports Succeeded or Failed", async () => {
     await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ok" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 0"] }] } } });
     await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ko" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 7"] }] } } });
@@ -218,8 +247,8 @@ describe("the simulator's kubelet", () => {
       const k8s = await import("@kubernetes/client-node");
       const fs = await import("node:fs");
       const kc = new k8s.KubeConfig(); kc.loadFromDefault();
-      const root = process.env.HERALD_SIM_POD_ROOT + "/var/run/secrets/kubernetes.io/serviceaccount/";
-      const ns = fs.readFileSync(root + "namespace", "utf8");
+      // A literal mount path in the command line is rewritten into the pod's root by the kubelet.
+      const ns = fs.readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8");
       const list = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedConfigMap({ namespace: ns });
       console.log(ns, process.env.KUBERNETES_SERVICE_HOST, list.items.map((i) => i.metadata.name).join(","));`;
     await core.createNamespacedPod({

@@ -220,6 +220,9 @@ describe("pods as processes", () => {
   it("rewrites mount paths in arguments into the pod's root directory", () => {
     expect(rewriteMountPaths("--config=/etc/herald/config.yaml", ["/etc/herald"], "/tmp/pod/root")).toBe("--config=/tmp/pod/root/etc/herald/config.yaml");
     expect(rewriteMountPaths("/etc/heraldic", ["/etc/herald"], "/r")).toBe("/etc/heraldic");
+    expect(rewriteMountPaths("cat /etc/a/x; ls '/data'", ["/etc/a", "/data"], "/r")).toBe("cat /r/etc/a/x; ls '/r/data'");
+    expect(rewriteMountPaths("http://host/data", ["/data"], "/r")).toBe("http://host/data");
+    expect(rewriteMountPaths("/etc/a /tmp/b", ["/tmp", "/etc/a"], "/tmp/root")).toBe("/tmp/root/etc/a /tmp/root/tmp/b");
   });
 
   it("lists ready and not-ready endpoints with named target ports resolved", () => {
