@@ -408,7 +408,12 @@ export class ApiServer {
     }
     unregister = this.o.faults.registerWatch((f) => {
       const match = (f.resource === undefined || f.resource === t.plural) && (f.namespace === undefined || f.namespace === r.namespace) && (f.user === undefined || f.user === who.username);
-      if (match) finish();
+      if (match && f.abrupt) {
+        unsubscribe();
+        unregister();
+        if (timer) clearTimeout(timer);
+        res.socket?.destroy();
+      } else if (match) finish();
       return match;
     });
     const timeout = Number(query.get("timeoutSeconds") ?? 0);

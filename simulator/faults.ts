@@ -26,13 +26,20 @@ export interface RequestFacts {
   name?: string;
 }
 
+export interface WatchCutFilter {
+  resource?: string;
+  namespace?: string;
+  user?: string;
+  abrupt?: boolean;
+}
+
 interface ActiveRule extends FaultRule {
   remaining: number;
 }
 
 export class Faults {
   private rules: ActiveRule[] = [];
-  private cutters = new Set<(facts: Partial<RequestFacts>) => boolean>();
+  private cutters = new Set<(filter: WatchCutFilter) => boolean>();
 
   /** Adds a rule; returns a function that removes it. */
   add(rule: FaultRule): () => void {
@@ -71,13 +78,17 @@ export class Faults {
   }
 
   /** Registers an open watch; `cut` ends it when the filter matches. Returns the unregister function. */
-  registerWatch(cut: (filter: Partial<RequestFacts>) => boolean): () => void {
+  registerWatch(cut: (filter: WatchCutFilter) => boolean): () => void {
     this.cutters.add(cut);
     return () => this.cutters.delete(cut);
   }
 
-  /** Ends the open watches matching `filter` (all when empty); returns how many were cut. */
-  cutWatches(filter: { resource?: string; namespace?: string; user?: string } = {}): number {
+  /**
+   * Ends the open watches matching `filter` (all when empty); returns how many were cut. A clean cut
+   * ends the HTTP response as a server-side timeout does; `abrupt: true` resets the connection instead,
+   * as a network failure would.
+   */
+  cutWatches(filter: WatchCutFilter = {}): number {
     let n = 0;
     for (const cut of [...this.cutters]) if (cut(filter)) n++;
     return n;

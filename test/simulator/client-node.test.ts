@@ -98,6 +98,14 @@ describe("client-node against the simulator", () => {
     resumed.abort();
   });
 
+  it("resets the connection of a watch on an abrupt cut, which client-node reports as an error", async () => {
+    const w = await watchConfigMaps();
+    await waitFor("the watch to open", () => sim.faults.openWatches === 1);
+    expect(sim.faults.cutWatches({ abrupt: true })).toBe(1);
+    expect(await w.done).toBeInstanceOf(Error);
+    expect(sim.faults.openWatches).toBe(0);
+  });
+
   it("ends a watch from a compacted resourceVersion with a 410 Expired ERROR event", async () => {
     const list = await core.listNamespacedConfigMap({ namespace: "default" });
     await core.createNamespacedConfigMap({ namespace: "default", body: cm("x") });
