@@ -23,6 +23,7 @@ export class Network {
   private readonly proxies = new Map<string, Proxy>();
   private unsubscribe = () => {};
   private dirtyNamespaces = new Set<string>();
+  private deletedServices = new Set<string>();
   private syncScheduled = false;
   private stopped = false;
 
@@ -66,7 +67,10 @@ export class Network {
   }
 
   private onEvent(e: StoreEvent): void {
-    if (e.storageKey === "/services" && e.type === "DELETED") this.usedServiceIps.delete(e.object.spec?.clusterIP);
+    if (e.storageKey === "/services" && e.type === "DELETED") {
+      this.usedServiceIps.delete(e.object.spec?.clusterIP);
+      if (e.object.spec?.selector) this.deletedServices.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
+    }
     if (e.storageKey === "/pods" || e.storageKey === "/services") {
       this.dirtyNamespaces.add(e.object.metadata.namespace);
       this.scheduleSync();
@@ -104,17 +108,19 @@ export class Network {
           this.log(`endpoints ${ns}/${svc.metadata.name}: ${(err as Error).message}`);
         }
       }
-      for (const ep of this.cluster.store.list("/endpoints", ns)) {
-        if (!this.cluster.store.get("/services", ns, ep.metadata.name)) {
-          try {
-            this.cluster.delete(endpointsType, ns, ep.metadata.name);
-          } catch {
-            // already gone
-          }
-        }
-      }
     }
     this.dirtyNamespaces.clear();
+    // The Endpoints of a deleted selector-based Service go with it (hand-made Endpoints are left alone).
+    for (const key of this.deletedServices) {
+      const [ns, name] = key.split("/") as [string, string];
+      if (this.cluster.store.get("/services", ns, name)) continue;
+      try {
+        this.cluster.delete(endpointsType, ns, name);
+      } catch {
+        // already gone
+      }
+    }
+    this.deletedServices.clear();
     this.syncProxies();
   }
 

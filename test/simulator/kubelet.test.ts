@@ -139,6 +139,9 @@ describe("the simulator's kubelet", () => {
     expect((await k(["delete", "statefulset", "web"])).code).toBe(0);
     await waitFor("web-0 to be collected", async () => (await core.listNamespacedPod({ namespace: "default" })).items.length === 0);
     expect(alive(pid0)).toBe(false);
+    expect(Object.values(sim.network.proxyTable())).toEqual([[]]);
+    expect((await k(["delete", "service", "web"])).code).toBe(0);
+    await waitFor("the Endpoints and the proxy to go", async () => (await k(["get", "endpoints", "web"])).stderr.includes("not found") && Object.keys(sim.network.proxyTable()).length === 0);
   });
 
   it("restarts a crashing container with a growing restartCount and records its last exit", async () => {

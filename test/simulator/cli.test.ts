@@ -1,0 +1,39 @@
+// `herald sim`: the documented command starts the simulator, prints the kubeconfig path, serves kubectl,
+// and stops every pod process on SIGTERM.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { alive, kubectl, waitFor } from "./helpers.js";
+
+const herald = fileURLToPath(new URL("../../bin/herald.js", import.meta.url));
+
+describe("herald sim", () => {
+  it("prints the kubeconfig path, serves kubectl, and stops its pods when terminated", async () => {
+    expect(existsSync(new URL("../../dist/simulator/main.js", import.meta.url)), "run `npm run build` first").toBe(true);
+    const proc = spawn(process.execPath, [herald, "sim"], { stdio: ["ignore", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    let out = "";
+    proc.stdout!.on("data", (d) => (out += d));
+    try {
+      const kubeconfig = await waitFor("the kubeconfig line", () => /^kubeconfig: (\S+)$/m.exec(out)?.[1]);
+      expect(out).toMatch(/^Kubernetes API simulator listening on https:\/\/127\.0\.0\.1:\d+$/m);
+      expect((await kubectl(kubeconfig, ["get", "namespaces", "-o", "name"])).stdout).toBe(
+        "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n",
+      );
+      const podYaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: sleeper}\nspec:\n  containers: [{name: c, image: x, command: [sleep, '300']}]\n";
+      expect((await kubectl(kubeconfig, ["apply", "-f", "-"], podYaml)).code).toBe(0);
+      const pid = await waitFor("the pod's process", async () => {
+        const id = (await kubectl(kubeconfig, ["get", "pod", "sleeper", "-o", "jsonpath={.status.containerStatuses[0].containerID}"])).stdout;
+        return id.startsWith("sim://") && Number(id.slice(6));
+      });
+      expect(alive(pid)).toBe(true);
+      proc.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(alive(pid)).toBe(false);
+      expect(existsSync(kubeconfig)).toBe(false);
+    } finally {
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+    }
+  });
+});
