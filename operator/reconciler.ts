@@ -135,6 +135,7 @@ export class Reconciler {
         },
       });
       replicas = plan.replicas;
+      if (plan.draining.length || plan.replicas !== current) this.d.log.debug({ cluster: name, target, current, replicas, loads: Object.fromEntries(loads), draining: plan.draining.map((d) => d.node) }, "scaling");
     }
 
     // Write: the StatefulSet, the affinity document, pods to replace, events, status.
@@ -256,9 +257,20 @@ export class Reconciler {
     });
   }
 
-  /** The finalizer: remove the cluster's keys in Redis (only under its prefix), then let the object go. */
+  /**
+   * The finalizer: stop the push nodes (they would write again), remove the cluster's keys in Redis
+   * (only under its prefix), then let the object go; garbage collection takes what it owned.
+   */
   private async finalize(pc: PushCluster, path: string): Promise<ReconcileResult> {
     if (!hasFinalizer(pc)) return {};
+    const ns = pc.metadata.namespace;
+    const sts = await this.d.rest.find(apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet));
+    if (sts && sts.spec?.replicas !== 0) {
+      await this.d.rest.request("PATCH", apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet), { body: { spec: { replicas: 0 } }, contentType: "application/merge-patch+json" });
+      await this.event(pc, "Normal", "Stopping", "Stopping the push nodes before removing the cluster's Redis keys");
+    }
+    const pods = (await this.d.rest.get(apiPath("v1", "pods", ns), { labelSelector: selectorString(pc) })).items ?? [];
+    if (pods.length) return { requeueAfterMs: 500 };
     const skip = pc.metadata.labels?.[SKIP_CLEANUP] === "true" || (pc.metadata as { annotations?: Record<string, string> }).annotations?.[SKIP_CLEANUP] === "true";
     if (!skip) {
       try {

@@ -198,7 +198,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       const deadline = Date.now() + config.shutdownGraceMs;
       while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       affinity.stop();
-      io.disconnectSockets(true);
+      // local only: with the cluster adapter, io.disconnectSockets() would close every node's sockets
+      io.local.disconnectSockets(true);
       await new Promise<void>((r) => io.close(() => r()));
       await stopBus();
       // let presence removals issued by the disconnects reach Redis before closing the connections

@@ -29,6 +29,7 @@ export interface RedisOptions {
 
 async function ping(port: number): Promise<boolean> {
   const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on("error", () => {}); // not up yet: the caller polls again
   try {
     await c.connect();
     const info = await c.info("persistence");

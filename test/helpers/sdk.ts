@@ -38,7 +38,7 @@ export function sdkApp(url: string, user: string, options: Partial<HeraldClientO
     until: (check, what, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         if (check()) return resolve();
-        const events = ["message", "gap", "connected", "disconnected", "state"] as const;
+        const events = ["message", "gap", "login", "connected", "disconnected", "state", "error"] as const;
         const test = () => {
           if (!check()) return;
           done();

@@ -161,6 +161,12 @@ describe("a Redis-backed cluster of push nodes", () => {
       if (l.node.id === leaving.id) break;
     }
     const c = await client(l);
+    let bystanderLogin: LoginResult;
+    for (let i = 0; ; i++) {
+      bystanderLogin = await loginTicket(nodes[0]!.url, `bystander-${i}`);
+      if (bystanderLogin.node.id !== leaving.id) break;
+    }
+    const bystander = await client(bystanderLogin);
     const relogin = new Promise<{ reason: string }>((r) => c.socket.once("relogin", r));
     let sawNotReady = false;
     const watcher = (async () => {
@@ -181,6 +187,10 @@ describe("a Redis-backed cluster of push nodes", () => {
     expect(sawNotReady).toBe(true);
     c.close(); // the client leaves, as it was asked to, so the node can exit before its grace period ends
     expect(await leaving.exited).toBe(0);
+    // a node that leaves closes only its own sockets, not the cluster's (the adapter broadcasts io.disconnectSockets)
+    expect(bystander.socket.connected).toBe(true);
+    await publish(nodes[0]!.url, { to: [bystanderLogin.userId], data: "still here" });
+    expect((await bystander.waitFor(1)).at(-1).data).toBe("still here");
     await until(async () => {
       for (let i = 0; i < 10; i++) if ((await loginTicket(nodes[0]!.url, `post-${i}`)).node.id === leaving.id) return false;
       return true;
