@@ -39,6 +39,8 @@ export interface HeraldClientEvents<T> {
   /** Each message once, in inbox order, after `onMessage` (if given) has processed it. */
   message: (m: HeraldMessage<T>) => void;
   gap: (g: GapEvent) => void;
+  /** A login succeeded (first one, a renewal before the token expires, or a move). */
+  login: (info: { node: NodeAddress; userId: string; expiresAt: number }) => void;
   connected: (info: { node: NodeAddress; userId: string; since: Position | null }) => void;
   disconnected: (info: { reason: string; retryInMs: number }) => void;
   state: (s: ClientState) => void;
@@ -132,6 +134,9 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private readonly lifetime = new AbortController();
   private running: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
+  private shut = false;
+  /** True while application code (onMessage, "message" listeners) runs for a message. */
+  private inHandler = false;
 
   constructor(options: HeraldClientOptions<T>) {
     super();
@@ -162,28 +167,33 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     return this;
   }
 
-  /** Stops for good: sends a last ack, closes the channel, clears every timer. Resolves when nothing is left running. */
+  /**
+   * Stops for good: lets the message being processed finish, sends a last ack, closes the channel, clears
+   * every timer. Resolves when nothing is left running. (Called from inside onMessage or a "message"
+   * listener, it does not wait for that message, whose ack then is not sent; its position is still saved.)
+   */
   close(): Promise<void> {
     if (this.closing) return this.closing;
+    const fromHandler = this.inHandler;
+    this.shut = true;
+    this.setState("closed");
+    this.lifetime.abort();
+    this.gen++; // nothing more is processed
+    this.queue = [];
+    this.clearTimer("refreshTimer");
+    this.clearTimer("sleepTimer");
+    this.wake?.();
     this.closing = (async () => {
-      this.setState("closed");
+      if (!fromHandler) await this.idle();
       this.flushAck();
-      this.lifetime.abort();
       this.abortChannel?.({ reason: "closed", dropSession: false });
-      this.gen++;
-      this.queue = [];
-      this.clearTimer("ackTimer");
-      this.clearTimer("refreshTimer");
-      this.clearTimer("sleepTimer");
-      this.wake?.();
       await this.running;
-      await this.idle();
     })();
     return this.closing;
   }
 
   private get closed(): boolean {
-    return this.closing !== null;
+    return this.shut;
   }
 
   // ---- connection loop -------------------------------------------------------------------------
@@ -233,6 +243,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     if (!creds || typeof creds.body !== "object") throw new HeraldError("CREDENTIALS_FAILED", "the credentials callback must return {body, headers?}", true);
     const s = await postLogin(this.opts.url, creds, this.fetchFn, this.opts.loginTimeoutMs, this.lifetime.signal);
     this.stats.logins++;
+    this.emitSafely("login", { node: { ...s.node }, userId: s.userId, expiresAt: s.expiresAt });
     return s;
   }
 
@@ -372,17 +383,23 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       return;
     }
     if (verdict.kind === "gap") this.reportGap({ reason: verdict.reason, from: this.position, epoch: m.epoch, detectedBy: "message" });
-    if (this.opts.onMessage) await this.opts.onMessage(m);
-    this._position = { epoch: m.epoch, offset: m.offset };
-    this.openGap = null;
-    this.stats.delivered++;
-    this.emitSafely("message", m);
+    this.inHandler = true;
+    try {
+      if (this.opts.onMessage) await this.opts.onMessage(m);
+      this._position = { epoch: m.epoch, offset: m.offset };
+      this.openGap = null;
+      this.stats.delivered++;
+      this.emitSafely("message", m);
+    } finally {
+      this.inHandler = false;
+    }
     try {
       await this.store.save(this._position);
     } catch (err) {
       this.report(new HeraldError("STORE_FAILED", `could not save the position: ${(err as Error).message}`, true));
     }
     this.unacked++;
+    if (this.closed) return; // close() sends the last ack
     if (this.unacked >= this.opts.ackEvery) this.flushAck();
     else this.ackTimer ??= setTimeout(() => ((this.ackTimer = null), this.flushAck()), this.opts.ackDelayMs);
   }
