@@ -43,13 +43,29 @@ export function setPath(obj: Obj, path: string[], value: unknown): void {
 /** ".spec.replicas" or "spec.replicas" → ["spec", "replicas"]; also accepts ".metadata.labels['a.b/c']" forms. */
 export function splitDotPath(path: string): string[] {
   const parts: string[] = [];
-  const re = /\.?([^.[\]]+)|\[['"]?([^'"\]]+)['"]?\]/g;
+  const re = /\[\?\((.*?)\)\]|\.?([^.[\]]+)|\[['"]?([^'"\]]+)['"]?\]/g;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(path))) parts.push(m[1] ?? m[2]!);
+  while ((m = re.exec(path))) parts.push(m[1] !== undefined ? `?(${m[1]})` : (m[2] ?? m[3]!));
   return parts;
 }
 
-/** Evaluates the simple JSONPath subset used by additionalPrinterColumns (".a.b", ".a[0].b", ".a[*].b"). */
+/** Whether `item` passes a JSONPath filter such as `@.type=="Ready"`, `@.status!='False'` or `@.name`. */
+function passesFilter(item: unknown, filter: string): boolean {
+  const m = /^@\.([\w.]+)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|(-?[\d.]+|true|false))$/.exec(filter.trim());
+  if (!m) {
+    const exists = /^@\.([\w.]+)$/.exec(filter.trim());
+    return exists ? getPath(item, exists[1]!.split(".")) !== undefined : false;
+  }
+  const actual = getPath(item, m[1]!.split("."));
+  const expected = m[3] ?? m[4] ?? m[5]!;
+  const equal = String(actual) === expected && actual !== undefined;
+  return m[2] === "==" ? equal : !equal;
+}
+
+/**
+ * Evaluates the JSONPath subset used by additionalPrinterColumns: ".a.b", ".a[0].b", ".a[*].b" and
+ * filters such as `.status.conditions[?(@.type=="Ready")].reason`.
+ */
 export function evalSimpleJsonPath(obj: unknown, path: string): unknown {
   const inner = path.replace(/^\{|\}$/g, "").replace(/^\$/, "");
   const parts = splitDotPath(inner);
@@ -58,7 +74,9 @@ export function evalSimpleJsonPath(obj: unknown, path: string): unknown {
     const next: unknown[] = [];
     for (const v of values) {
       if (v === null || v === undefined) continue;
-      if (part === "*") {
+      if (part.startsWith("?(")) {
+        if (Array.isArray(v)) next.push(...v.filter((item) => passesFilter(item, part.slice(2, -1))));
+      } else if (part === "*") {
         if (Array.isArray(v)) next.push(...v);
         else if (isPlainObject(v)) next.push(...Object.values(v));
       } else if (Array.isArray(v) && /^\d+$/.test(part)) next.push(v[Number(part)]);

@@ -82,6 +82,7 @@ function printerColumn(c: PrinterColumn): Column {
       if (c.type === "date") return typeof v === "string" ? humanDuration(now - Date.parse(v)) : null;
       if (c.type === "integer" || c.type === "number") return typeof v === "number" ? v : Number(v);
       if (c.type === "boolean") return typeof v === "boolean" ? v : String(v) === "true";
+      if (Array.isArray(v)) return v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(",");
       return typeof v === "object" ? JSON.stringify(v) : String(v);
     },
   };

@@ -34,8 +34,12 @@ describe("kubectl against the simulator", () => {
     await k(["apply", "-f", fixture("widget.yaml")]);
     const out = await k(["get", "widgets"]);
     const [header, row] = out.stdout.trim().split("\n");
-    expect(header!.split(/\s+/)).toEqual(["NAME", "REPLICAS", "SIZE", "PHASE", "AGE"]);
-    expect(row).toMatch(/^gizmo\s+2\s+small\s+\S*\s*\d+s$/);
+    expect(header!.split(/\s+/)).toEqual(["NAME", "REPLICAS", "SIZE", "PHASE", "READY", "AGE"]);
+    expect(row).toMatch(/^gizmo\s+2\s+small\s+\d+s$/);
+    const status = '{"status":{"phase":"Running","conditions":[{"type":"Progressing","status":"False"},{"type":"Ready","status":"True"}]}}';
+    expect((await k(["patch", "widget", "gizmo", "--subresource=status", "--type=merge", "-p", status])).code).toBe(0);
+    const [, updated] = (await k(["get", "widgets"])).stdout.trim().split("\n");
+    expect(updated).toMatch(/^gizmo\s+2\s+small\s+Running\s+True\s+\d+s$/);
   });
 
   it("scales through the scale subresource and bumps the generation", async () => {

@@ -6,6 +6,7 @@ import { containerEnv, expandVars, processFor, rewriteMountPaths, serviceLinkEnv
 import { applyDefaults, prune, validateSchema } from "../../simulator/schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../simulator/selectors.js";
 import { endpointSubsets } from "../../simulator/endpoints.js";
+import { evalSimpleJsonPath } from "../../simulator/objects.js";
 import { deploymentPlan, statefulSetPlan, templateHash } from "../../simulator/workload-plans.js";
 
 describe("label and field selectors", () => {
@@ -23,6 +24,18 @@ describe("label and field selectors", () => {
     const pod = { metadata: { name: "a", namespace: "ns" }, status: { phase: "Running" } };
     expect(matchesFields(parseFieldSelector("metadata.name=a,status.phase!=Failed"), pod)).toBe(true);
     expect(matchesFields(parseFieldSelector("metadata.name==b"), pod)).toBe(false);
+  });
+});
+
+describe("printer-column JSONPath", () => {
+  it("follows fields, indexes, wildcards, quoted keys and filters", () => {
+    const o = { status: { conditions: [{ type: "Progressing", reason: "A" }, { type: "Ready", reason: "AllReady" }] }, metadata: { labels: { "a.b/c": "x" } }, spec: { l: [{ n: 1 }, { n: 2 }] } };
+    expect(evalSimpleJsonPath(o, '.status.conditions[?(@.type=="Ready")].reason')).toBe("AllReady");
+    expect(evalSimpleJsonPath(o, ".status.conditions[?(@.type!='Ready')].reason")).toBe("A");
+    expect(evalSimpleJsonPath(o, ".metadata.labels['a.b/c']")).toBe("x");
+    expect(evalSimpleJsonPath(o, ".spec.l[*].n")).toEqual([1, 2]);
+    expect(evalSimpleJsonPath(o, ".spec.l[1].n")).toBe(2);
+    expect(evalSimpleJsonPath(o, ".spec.missing")).toBeUndefined();
   });
 });
 

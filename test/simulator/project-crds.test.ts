@@ -1,0 +1,50 @@
+// The project's own CRDs (crds/*.yaml, written by the operator work) applied with kubectl's default
+// validation, served, and their schemas enforced by the simulator.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { kubectl } from "./helpers.js";
+
+const crdDir = fileURLToPath(new URL("../../crds/", import.meta.url));
+const crdFiles = readdirSync(crdDir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"));
+const crds = crdFiles.flatMap((f) => YAML.parseAllDocuments(readFileSync(crdDir + f, "utf8")).map((d) => d.toJS())).filter((d) => d?.kind === "CustomResourceDefinition");
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ kubelet: false });
+});
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe("the project's CRDs in the simulator", () => {
+  it("has CRDs to check", () => {
+    expect(crds.length).toBeGreaterThan(0);
+  });
+
+  it.each(crds.map((c) => [c.metadata.name, c]))("applies, establishes, serves and enforces %s", async (name, crd) => {
+    const k = (args: string[], stdin?: string) => kubectl(sim.kubeconfigPath, args, stdin);
+    const applied = await k(["apply", "-f", "-"], YAML.stringify(crd));
+    expect(applied.stderr).toBe("");
+    expect((await k(["wait", "--for=condition=Established", `crd/${name}`, "--timeout=10s"])).code).toBe(0);
+    const resources = (await k(["api-resources", `--api-group=${crd.spec.group}`, "-o", "name"])).stdout;
+    expect(resources).toContain(`${crd.spec.names.plural}.${crd.spec.group}`);
+
+    const version = crd.spec.versions.find((v: any) => v.storage);
+    const required: string[] = version.schema.openAPIV3Schema.properties?.spec?.required ?? [];
+    const empty = YAML.stringify({
+      apiVersion: `${crd.spec.group}/${version.name}`,
+      kind: crd.spec.names.kind,
+      metadata: { name: "empty", ...(crd.spec.scope === "Namespaced" ? { namespace: "default" } : {}) },
+      spec: {},
+    });
+    const rejected = await k(["apply", "--dry-run=server", "-f", "-"], empty);
+    if (required.length > 0) {
+      expect(rejected.stderr).toContain(`The ${crd.spec.names.kind} "empty" is invalid`);
+      for (const field of required) expect(rejected.stderr).toContain(`spec.${field}: Required value`);
+    } else expect(rejected.code).toBe(0);
+    expect((await k(["get", crd.spec.names.plural, "-A"])).code).toBe(0);
+  });
+});
