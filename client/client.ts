@@ -129,6 +129,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private ackTimer: AnyTimer | null = null;
   private refreshTimer: AnyTimer | null = null;
   private sleepTimer: AnyTimer | null = null;
+  private moveTimer: AnyTimer | null = null;
   private wake: (() => void) | null = null;
   private abortChannel: ((o: Outcome) => void) | null = null;
   private readonly lifetime = new AbortController();
@@ -182,6 +183,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     this.queue = [];
     this.clearTimer("refreshTimer");
     this.clearTimer("sleepTimer");
+    this.clearTimer("moveTimer");
     this.wake?.();
     this.closing = (async () => {
       if (!fromHandler) await this.idle();
@@ -273,6 +275,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
         this.gen++;
         this.abortChannel = null;
         this.clearTimer("refreshTimer");
+        this.clearTimer("moveTimer");
         if (opened && socket.connected) this.flushAck();
         socket.off();
         socket.close();
@@ -295,9 +298,13 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       });
       // Closed by the server (kicked, or the node shutting down): log in again; lost transport: same node first.
       socket.on("disconnect", (reason: string) => finish({ reason, dropSession: reason === "io server disconnect" }));
+      // Asked to move: keep receiving until the delay the node chose (it spreads its clients), then log in again.
       socket.on("relogin", (r: { reason?: unknown; delayMs?: unknown }) => {
         const delayMs = typeof r?.delayMs === "number" && r.delayMs >= 0 ? Math.min(r.delayMs, MAX_SERVER_DELAY_MS) : 0;
-        finish({ reason: `relogin:${String(r?.reason)}`, dropSession: true, delayMs });
+        const move = () => finish({ reason: `relogin:${String(r?.reason)}`, dropSession: true, delayMs: 0 });
+        this.clearTimer("moveTimer");
+        if (delayMs === 0) move();
+        else this.moveTimer = setTimeout(() => ((this.moveTimer = null), move()), delayMs);
       });
       socket.on("message", (m: unknown) => {
         if (isMessage(m)) this.enqueue({ gen, kind: "message", m });
@@ -432,7 +439,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     });
   }
 
-  private clearTimer(name: "ackTimer" | "refreshTimer" | "sleepTimer"): void {
+  private clearTimer(name: "ackTimer" | "refreshTimer" | "sleepTimer" | "moveTimer"): void {
     const t = this[name];
     if (t !== null) clearTimeout(t);
     this[name] = null;

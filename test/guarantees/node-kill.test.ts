@@ -66,4 +66,25 @@ describe("kill -9 of a push node during a steady stream", () => {
     for (const x of onA) expect(x.nodes.slice(0, 1).concat(x.nodes.slice(-1))).toEqual(["node-a", "node-a"]);
     for (const x of onA) expect(x.nodes).toContain("node-b");
   });
+
+  it("a graceful stop (relogin: shutdown) moves the clients without loss or repeat", async () => {
+    const onA = apps.filter((x) => x.nodes.at(-1) === "node-a");
+    expect(onA.length).toBeGreaterThan(0);
+    const reasons: string[] = [];
+    for (const x of onA) x.client.on("disconnected", (d) => reasons.push(d.reason));
+    const counts = new Map(apps.map((x) => [x, x.seqs.length]));
+    const pub = steadyPublisher(() => [b.url], apps.map((x) => x.user), { intervalMs: 3, runId: "graceful" });
+    await pub.advance(40);
+    expect(await a.stop()).toBe(0);
+    await pub.advance(60);
+    const accepted = await pub.stop();
+    const last = accepted.at(-1)!;
+    await Promise.all(apps.map((x) => x.until(() => x.seqs.length - counts.get(x)! === accepted.length, `seq ${last} of the second run`)));
+    for (const x of apps) {
+      expect(x.seqs.slice(counts.get(x)!)).toEqual(accepted);
+      expect(x.gaps).toEqual([]);
+    }
+    for (const x of onA) expect(x.nodes.at(-1)).toBe("node-b");
+    expect(reasons).toContain("relogin:shutdown");
+  });
 });
