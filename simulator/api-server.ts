@@ -25,6 +25,8 @@ export interface ApiServerOptions {
   rbac: () => boolean;
   /** "127.0.0.1:port" for /api's serverAddressByClientCIDRs. */
   serverAddress: () => string;
+  /** How often watches that allow bookmarks get one. */
+  bookmarkIntervalMs: () => number;
   /** Container logs for GET pods/<name>/log. */
   podLogs?: (namespace: string, name: string, container: string | undefined) => string | undefined;
 }
@@ -418,5 +420,10 @@ export class ApiServer {
     });
     const timeout = Number(query.get("timeoutSeconds") ?? 0);
     if (timeout > 0) timer = setTimeout(finish, timeout * 1000);
+    if (query.get("allowWatchBookmarks") === "true" && !table) {
+      // Every event up to the current revision has been written to this stream (subscribers are synchronous).
+      const bookmarks = setInterval(() => write("BOOKMARK", { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(c.store.currentRevision) } }), this.o.bookmarkIntervalMs());
+      res.on("close", () => clearInterval(bookmarks));
+    }
   }
 }

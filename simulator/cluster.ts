@@ -8,7 +8,7 @@ import { gcActions, namespaceContents } from "./gc.js";
 import { clone, deepEqual, evalSimpleJsonPath, getPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
 import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge } from "./patch.js";
 import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./resources.js";
-import { applyDefaults, validateName, validateSchema, prune, type Cause } from "./schema.js";
+import { applyDefaults, validateLabelName, validateName, validateSchema, prune, type Cause } from "./schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
 import { Store } from "./store.js";
 
@@ -169,7 +169,10 @@ export class Cluster {
   /** Schema defaulting, pruning and validation for custom resources; built-in admission otherwise. */
   private admit(t: ResourceType, obj: Obj, old: Obj | undefined, opts: WriteOptions): void {
     const causes: Cause[] = [];
-    if (!old) causes.push(...validateName(obj.metadata.name));
+    if (!old) {
+      const nameCauses = validateName(obj.metadata.name);
+      causes.push(...(nameCauses.length === 0 && (t.kind === "Namespace" || t.kind === "Service") ? validateLabelName(obj.metadata.name) : nameCauses));
+    }
     if (t.custom && t.schema) {
       const defaulted = applyDefaults(t.schema, obj) as Obj;
       const { value, unknown } = prune(t.schema, defaulted);

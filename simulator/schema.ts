@@ -161,6 +161,20 @@ export function validateName(name: unknown): Cause[] {
   return [];
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Name validation for kinds whose names must be DNS labels (Namespace, Service). */
+export function validateLabelName(name: string): Cause[] {
+  if (name.length <= 63 && DNS_LABEL.test(name)) return [];
+  return [
+    {
+      reason: "FieldValueInvalid",
+      message: `Invalid value: ${show(name)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+      field: "metadata.name",
+    },
+  ];
+}
+
 export function formatCauses(causes: Cause[]): string {
   const parts = causes.map((c) => `${c.field}: ${c.message}`);
   return parts.length === 1 ? parts[0]! : `[${parts.join(", ")}]`;

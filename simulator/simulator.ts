@@ -29,6 +29,8 @@ export interface SimulatorOptions {
   watchHistory?: number;
   /** Serve the plain-HTTP admin endpoint on a random loopback port (default true). */
   admin?: boolean;
+  /** How often watches with allowWatchBookmarks=true get a BOOKMARK event (default 60000, about the real server's pace). */
+  bookmarkIntervalMs?: number;
   /** Where simulator diagnostics go (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -113,6 +115,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     rbac: () => rbac,
     serverAddress: () => `127.0.0.1:${port}`,
+    bookmarkIntervalMs: () => options.bookmarkIntervalMs ?? 60_000,
     podLogs: (ns, name, container) => kubelet?.logs(ns, name, container),
   });
   const https = createHttpsServer({ cert: certs.serverCert, key: certs.serverKey }, api.handle);

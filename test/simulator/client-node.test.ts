@@ -106,6 +106,20 @@ describe("client-node against the simulator", () => {
     expect(sim.faults.openWatches).toBe(0);
   });
 
+  it("sends BOOKMARK events with the current resourceVersion to watches that allow them", async () => {
+    await sim.stop();
+    sim = await startSimulator({ kubelet: false, bookmarkIntervalMs: 100 });
+    kc.loadFromFile(sim.kubeconfigPath);
+    core = kc.makeApiClient(CoreV1Api);
+    const events: { type: string; rv: string }[] = [];
+    const req = await new Watch(kc).watch("/api/v1/namespaces/default/configmaps", { allowWatchBookmarks: true }, (type, obj) => events.push({ type, rv: obj.metadata.resourceVersion }), () => {});
+    const created = await core.createNamespacedConfigMap({ namespace: "default", body: cm("b") });
+    const bookmark = await waitFor("a bookmark after the change", () => events.find((e, i) => e.type === "BOOKMARK" && i > 0));
+    expect(events[0]).toEqual({ type: "ADDED", rv: created.metadata!.resourceVersion });
+    expect(Number(bookmark.rv)).toBeGreaterThanOrEqual(Number(created.metadata!.resourceVersion));
+    req.abort();
+  });
+
   it("ends a watch from a compacted resourceVersion with a 410 Expired ERROR event", async () => {
     const list = await core.listNamespacedConfigMap({ namespace: "default" });
     await core.createNamespacedConfigMap({ namespace: "default", body: cm("x") });

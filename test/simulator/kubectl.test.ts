@@ -183,4 +183,12 @@ spec:
     const badRule = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: r}\nspec:\n  groups: [{rules: []}]\n";
     expect((await k(["apply", "-f", "-"], badRule)).stderr).toContain("spec.groups[0].name: Required value");
   });
+
+  it("rejects names the real server rejects", async () => {
+    const dotted = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Service\nmetadata: {name: my.service}\nspec: {ports: [{port: 80}]}\n");
+    expect(dotted.stderr).toContain('The Service "my.service" is invalid: metadata.name: Invalid value: "my.service": a lowercase RFC 1123 label');
+    const upper = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Upper}\n");
+    expect(upper.stderr).toContain("a lowercase RFC 1123 subdomain");
+    expect((await k(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dotted.name}\n")).code).toBe(0);
+  });
 });
