@@ -8,7 +8,26 @@
 //   POST /rbac          {"enabled": true}
 //   GET  /info          url, kubeconfig path, pod and service address ranges
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
 import type { Simulator } from "./simulator.js";
+
+const name = z.string().min(1).optional();
+const faultRule = z.strictObject({
+  user: name,
+  verb: z.enum(["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]).optional(),
+  resource: name,
+  subresource: name,
+  namespace: z.string().optional(),
+  name,
+  count: z.number().int().min(1).optional(),
+  status: z.number().int().min(400).max(599).optional(),
+  reason: name,
+  message: name,
+  delayMs: z.number().int().min(0).max(600_000).optional(),
+  retryAfterSeconds: z.number().int().min(0).optional(),
+});
+const watchCut = z.strictObject({ resource: name, namespace: z.string().optional(), user: name, abrupt: z.boolean().optional() });
+const rbacSwitch = z.strictObject({ enabled: z.boolean() });
 
 function reply(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
@@ -26,7 +45,9 @@ export class AdminApi {
   constructor(private readonly sim: Simulator) {}
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
-    this.route(req, res).catch((err) => reply(res, 400, { error: String((err as Error).message ?? err) }));
+    this.route(req, res).catch((err) =>
+      reply(res, 400, { error: err instanceof z.ZodError ? z.prettifyError(err) : String((err as Error).message ?? err) }),
+    );
   };
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -42,20 +63,20 @@ export class AdminApi {
       case "GET /faults":
         return reply(res, 200, this.sim.faults.pending());
       case "POST /faults":
-        this.sim.faults.add(await jsonBody(req));
+        this.sim.faults.add(faultRule.parse(await jsonBody(req)));
         return reply(res, 201, this.sim.faults.pending());
       case "DELETE /faults":
         this.sim.faults.clear();
         return reply(res, 200, []);
       case "POST /watches/cut":
-        return reply(res, 200, { cut: this.sim.faults.cutWatches(await jsonBody(req)) });
+        return reply(res, 200, { cut: this.sim.faults.cutWatches(watchCut.parse(await jsonBody(req))) });
       case "POST /compact":
         this.sim.compact();
         return reply(res, 200, {});
       case "POST /rbac": {
-        const body = await jsonBody(req);
-        this.sim.setRbac(Boolean(body.enabled));
-        return reply(res, 200, { enabled: Boolean(body.enabled) });
+        const { enabled } = rbacSwitch.parse(await jsonBody(req));
+        this.sim.setRbac(enabled);
+        return reply(res, 200, { enabled });
       }
       case "GET /info":
         return reply(res, 200, {

@@ -255,6 +255,9 @@ describe("client-node against the simulator", () => {
   it("exposes faults, watch cuts and the audit log over the admin HTTP endpoint", async () => {
     const admin = sim.adminUrl!;
     const post = (path: string, body: unknown) => fetch(`${admin}${path}`, { method: "POST", body: JSON.stringify(body) });
+    const bad = await post("/faults", { verb: "explode", count: 0 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain("verb");
     expect((await post("/faults", { verb: "create", resource: "configmaps", status: 409, reason: "Conflict" })).status).toBe(201);
     expect((await apiError(core.createNamespacedConfigMap({ namespace: "default", body: cm("x") }))).code).toBe(409);
     await core.createNamespacedConfigMap({ namespace: "default", body: cm("x") });
