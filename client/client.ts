@@ -138,6 +138,8 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private shut = false;
   /** True while application code (onMessage, "message" listeners) runs for a message. */
   private inHandler = false;
+  /** onMessage failures in a row: the redelivery backs off like a reconnection. */
+  private handlerFailures = 0;
 
   constructor(options: HeraldClientOptions<T>) {
     super();
@@ -366,7 +368,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
           this.report(new HeraldError("HANDLER_FAILED", `onMessage threw: ${(err as Error).message}`, true));
           this.gen++;
           this.queue = [];
-          this.abortChannel?.({ reason: "HANDLER_FAILED", dropSession: false });
+          this.abortChannel?.({ reason: "HANDLER_FAILED", dropSession: false, delayMs: backoffDelay(this.handlerFailures++, this.backoff) });
         }
       }
     } finally {
@@ -376,7 +378,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   }
 
   private recovery(r: Recovery): void {
-    if (r.recovered) return;
+    if (typeof r !== "object" || r === null || r.recovered !== false) return;
     const reason: GapReason = r.reason === "GAP" ? "GAP" : "EPOCH_CHANGED";
     const epoch = typeof r.epoch === "string" ? r.epoch : null;
     if (this.openGap && this.openGap.reason === reason && this.openGap.epoch === epoch) return; // same hole, reported already
@@ -395,6 +397,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       if (this.opts.onMessage) await this.opts.onMessage(m);
       this._position = { epoch: m.epoch, offset: m.offset };
       this.openGap = null;
+      this.handlerFailures = 0;
       this.stats.delivered++;
       this.emitSafely("message", m);
     } finally {
