@@ -2,10 +2,7 @@
 // probes, restarts containers per restartPolicy, reports status, and stops pods on deletion
 // (SIGTERM to the process group, SIGKILL after the grace period).
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { connect } from "node:net";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "./cluster.js";
@@ -13,7 +10,9 @@ import type { Tokens } from "./identity.js";
 import { renderKubeconfig } from "./kubeconfig.js";
 import type { Network } from "./network.js";
 import { nowTimestamp, type Obj } from "./objects.js";
-import { ConfigError, containerEnv, fieldRefValue, processFor, rewriteMountPaths, serviceLinkEnv, type Lookup } from "./pod-spec.js";
+import { ConfigError, containerEnv, processFor, rewriteMountPaths, serviceLinkEnv, type Lookup } from "./pod-spec.js";
+import { writePodVolumes } from "./pod-volumes.js";
+import { runProbe } from "./probes.js";
 import { podStatus, type ContainerState, type PodRuntimeState } from "./pod-status.js";
 import type { StoreEvent } from "./store.js";
 
@@ -346,7 +345,7 @@ export class Kubelet {
     if (!c.child || rt.stopping) return;
     const probe = c.spec[kind];
     const child = c.child;
-    const ok = await this.runProbe(rt, c, probe);
+    const ok = await runProbe(probe, { ip: rt.ip, ports: c.spec.ports ?? [], root: rt.root, mountPaths: rt.mountPaths });
     if (c.child !== child || rt.stopping) return;
     const counts = (c.probeCounts[kind] ??= { ok: 0, fail: 0 });
     if (ok) {
@@ -384,58 +383,6 @@ export class Kubelet {
       return;
     }
     c.timers.push(setTimeout(() => void this.probeOnce(rt, c, kind), (probe.periodSeconds ?? 10) * 1000));
-  }
-
-  private portOf(c: Container, port: number | string): number {
-    if (typeof port === "number") return port;
-    if (/^\d+$/.test(port)) return Number(port);
-    const named = (c.spec.ports ?? []).find((p: Obj) => p.name === port);
-    return named?.containerPort ?? 0;
-  }
-
-  private runProbe(rt: PodRuntime, c: Container, probe: Obj): Promise<boolean> {
-    const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
-    return new Promise((done) => {
-      if (probe.httpGet) {
-        const g = probe.httpGet;
-        const req = (g.scheme === "HTTPS" ? httpsRequest : httpRequest)(
-          {
-            host: g.host || rt.ip,
-            port: this.portOf(c, g.port),
-            path: g.path ?? "/",
-            method: "GET",
-            timeout: timeoutMs,
-            headers: Object.fromEntries((g.httpHeaders ?? []).map((h: Obj) => [h.name, h.value])),
-            rejectUnauthorized: false,
-          },
-          (res) => {
-            res.resume();
-            done((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-          },
-        );
-        req.on("timeout", () => req.destroy());
-        req.on("error", () => done(false));
-        req.end();
-      } else if (probe.tcpSocket || probe.grpc) {
-        const port = this.portOf(c, probe.tcpSocket?.port ?? probe.grpc.port);
-        const s = connect({ host: probe.tcpSocket?.host || rt.ip, port, timeout: timeoutMs });
-        s.on("connect", () => {
-          s.destroy();
-          done(true);
-        });
-        s.on("timeout", () => {
-          s.destroy();
-          done(false);
-        });
-        s.on("error", () => done(false));
-      } else if (probe.exec) {
-        const [file, ...args] = (probe.exec.command ?? []) as string[];
-        if (!file) return done(false);
-        const p = spawn(file, args.map((a) => rewriteMountPaths(a, rt.mountPaths, rt.root)), { cwd: rt.root, stdio: "ignore", timeout: timeoutMs, env: { PATH: process.env.PATH ?? "" } });
-        p.on("error", () => done(false));
-        p.on("exit", (code) => done(code === 0));
-      } else done(true);
-    });
   }
 
   // ---- stopping ----------------------------------------------------------------------------------
@@ -529,109 +476,23 @@ export class Kubelet {
 
   // ---- volumes -------------------------------------------------------------------------------------
 
-  /** Writes the pod's volumes under <dir>/volumes and links each mount path into <dir>/root. */
+  /** Writes the pod's volumes, its CA and its service-account kubeconfig; remembers the mount paths. */
   private writeVolumes(rt: PodRuntime, pod: Obj): void {
     const ns = rt.namespace;
-    const volumesDir = join(rt.dir, "volumes");
-    const files = new Map<string, Record<string, Buffer>>();
+    const serviceAccount = pod.spec?.serviceAccountName ?? "default";
+    const token = this.o.tokens.serviceAccountToken(ns, serviceAccount);
+    rt.mountPaths = writePodVolumes({
+      pod,
+      podIp: rt.ip,
+      dir: rt.dir,
+      lookup: this.lookup,
+      serviceAccount: { token: Buffer.from(token), "ca.crt": Buffer.from(this.o.caCert), namespace: Buffer.from(ns) },
+    });
     const api = this.o.apiServer();
-    const token = this.o.tokens.serviceAccountToken(ns, pod.spec?.serviceAccountName ?? "default");
-    const saFiles = { token: Buffer.from(token), "ca.crt": Buffer.from(this.o.caCert), namespace: Buffer.from(ns) };
-
-    const fromConfigMap = (ref: Obj): Record<string, Buffer> => {
-      const cm = this.lookup.configMap(ns, ref.name);
-      if (!cm) {
-        if (ref.optional) return {};
-        throw new ConfigError(`configmap "${ref.name}" not found`);
-      }
-      const all: Record<string, Buffer> = {};
-      for (const [k, v] of Object.entries(cm.data ?? {})) all[k] = Buffer.from(String(v));
-      for (const [k, v] of Object.entries(cm.binaryData ?? {})) all[k] = Buffer.from(String(v), "base64");
-      return pick(all, ref.items);
-    };
-    const fromSecret = (name: string, ref: Obj): Record<string, Buffer> => {
-      const s = this.lookup.secret(ns, name);
-      if (!s) {
-        if (ref.optional) return {};
-        throw new ConfigError(`secret "${name}" not found`);
-      }
-      const all: Record<string, Buffer> = {};
-      for (const [k, v] of Object.entries(s.data ?? {})) all[k] = Buffer.from(String(v), "base64");
-      return pick(all, ref.items);
-    };
-    const fromDownward = (items: Obj[] = []): Record<string, Buffer> =>
-      Object.fromEntries(items.filter((i) => i.fieldRef).map((i) => [i.path, Buffer.from(fieldRefValue({ ...pod, status: { ...pod.status, podIP: rt.ip } }, i.fieldRef.fieldPath))]));
-
-    for (const v of pod.spec?.volumes ?? []) {
-      if (v.configMap) files.set(v.name, fromConfigMap(v.configMap));
-      else if (v.secret) files.set(v.name, fromSecret(v.secret.secretName, v.secret));
-      else if (v.downwardAPI) files.set(v.name, fromDownward(v.downwardAPI.items));
-      else if (v.projected) {
-        const merged: Record<string, Buffer> = {};
-        for (const src of v.projected.sources ?? []) {
-          if (src.configMap) Object.assign(merged, fromConfigMap(src.configMap));
-          if (src.secret) Object.assign(merged, fromSecret(src.secret.name, src.secret));
-          if (src.downwardAPI) Object.assign(merged, fromDownward(src.downwardAPI.items));
-          if (src.serviceAccountToken) merged[src.serviceAccountToken.path] = saFiles.token;
-        }
-        files.set(v.name, merged);
-      } else files.set(v.name, {});
-    }
-    const automount = pod.spec?.automountServiceAccountToken !== false;
-    if (automount) files.set("kube-api-access-sim", saFiles);
-
-    for (const [name, content] of files) writeVolumeFiles(join(volumesDir, name), content);
     writeFileSync(join(rt.dir, "ca.crt"), this.o.caCert);
     writeFileSync(
       join(rt.dir, "kubeconfig"),
-      renderKubeconfig({ server: `https://${api.host}:${api.port}`, caCert: this.o.caCert, token, user: `system:serviceaccount:${ns}:${pod.spec?.serviceAccountName ?? "default"}`, namespace: ns }),
+      renderKubeconfig({ server: `https://${api.host}:${api.port}`, caCert: this.o.caCert, token, user: `system:serviceaccount:${ns}:${serviceAccount}`, namespace: ns }),
     );
-
-    const hostPaths = new Map<string, string>((pod.spec?.volumes ?? []).filter((v: Obj) => v.hostPath).map((v: Obj) => [v.name, v.hostPath.path]));
-    const mounts: { mountPath: string; target: string }[] = [];
-    for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
-      for (const m of c.volumeMounts ?? []) {
-        const base = hostPaths.get(m.name) ?? join(volumesDir, m.name);
-        mounts.push({ mountPath: m.mountPath, target: m.subPath ? join(base, m.subPath) : base });
-      }
-    }
-    if (automount) mounts.push({ mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", target: join(volumesDir, "kube-api-access-sim") });
-    for (const m of mounts) {
-      if (!existsSync(m.target) && m.target.startsWith(volumesDir)) mkdirSync(m.target, { recursive: true });
-      const link = join(rt.root, m.mountPath);
-      if (existsSync(link)) continue;
-      mkdirSync(dirname(link), { recursive: true });
-      symlinkSync(m.target, link);
-    }
-    rt.mountPaths = [...new Set(mounts.map((m) => m.mountPath))];
-  }
-}
-
-function pick(all: Record<string, Buffer>, items: Obj[] | undefined): Record<string, Buffer> {
-  if (!items || items.length === 0) return all;
-  const out: Record<string, Buffer> = {};
-  for (const i of items) if (all[i.key] !== undefined) out[i.path ?? i.key] = all[i.key]!;
-  return out;
-}
-
-/** Makes `dir` hold exactly `content` (file path → bytes), replacing files atomically. */
-function writeVolumeFiles(dir: string, content: Record<string, Buffer>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [path, data] of Object.entries(content)) {
-    const file = join(dir, path);
-    mkdirSync(dirname(file), { recursive: true });
-    if (existsSync(file) && readFileSync(file).equals(data)) continue;
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  }
-  for (const entry of readdirSync(dir)) {
-    if (!(entry in content) && !Object.keys(content).some((p) => p.startsWith(`${entry}/`))) {
-      try {
-        unlinkSync(join(dir, entry));
-      } catch {
-        // a directory or already gone
-      }
-    }
   }
 }
