@@ -83,6 +83,19 @@ describe("client-node against the simulator", () => {
     w.abort();
   });
 
+  it("sends DELETED and ADDED when an object stops or starts matching a watch's label selector", async () => {
+    const events: string[] = [];
+    const req = await new Watch(kc).watch("/api/v1/namespaces/default/configmaps", { labelSelector: "team=a" }, (type, obj) => events.push(`${type} ${obj.metadata?.name}`), () => {});
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("m", { team: "a" }) });
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("other", { team: "b" }) });
+    const relabel = (team: string) => core.patchNamespacedConfigMap({ namespace: "default", name: "m", body: [{ op: "replace", path: "/metadata/labels/team", value: team }] });
+    await relabel("b");
+    await relabel("a");
+    await waitFor("three events", () => events.length === 3);
+    expect(events).toEqual(["ADDED m", "DELETED m", "ADDED m"]);
+    req.abort();
+  });
+
   it("resumes a cut watch from its last resourceVersion without losing or repeating events", async () => {
     await core.createNamespacedConfigMap({ namespace: "default", body: cm("before") });
     const first = await watchConfigMaps();
