@@ -3,9 +3,9 @@
 // server and the in-process controllers (kubelet, workloads, endpoints) go through this class.
 import YAML from "yaml";
 import { admitBuiltin, validateCrd } from "./admission.js";
-import { apiError, errors, qualified } from "./errors.js";
+import { apiError, errors } from "./errors.js";
 import { gcActions, namespaceContents } from "./gc.js";
-import { clone, deepEqual, evalSimpleJsonPath, getPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
+import { clone, deepEqual, evalSimpleJsonPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
 import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge } from "./patch.js";
 import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./resources.js";
 import { applyDefaults, validateLabelName, validateName, validateSchema, prune, type Cause } from "./schema.js";
@@ -331,25 +331,22 @@ export class Cluster {
     if ((pre.uid && pre.uid !== existing.metadata.uid) || (pre.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion))
       throw errors.conflict(t.plural, t.group, name);
     if (opts.dryRun) return this.served(t, existing);
-    const next = clone(existing);
-    const finalizers: string[] = [...(next.metadata.finalizers ?? [])];
+    const finalizers: string[] = [...(existing.metadata.finalizers ?? [])];
     const policy = opts.propagationPolicy ?? "Background";
     if (policy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
     if (policy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
-    if (t.kind === "Namespace") finalizers.push("kubernetes");
-
+    // Running pods stop first (the kubelet removes them); namespaces are emptied first (collectGarbage
+    // removes them); objects with finalizers wait for them to go. All are only marked now.
     const graceful = t.kind === "Pod" && opts.gracePeriodSeconds !== 0 && this.hooks.some((h) => h.podNeedsGracefulStop?.(existing));
-    if (graceful || finalizers.length > 0) {
+    if (graceful || t.kind === "Namespace" || finalizers.length > 0) {
+      const next = clone(existing);
       if (!next.metadata.deletionTimestamp) {
         const grace = graceful ? (opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30) : 0;
         next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z");
         next.metadata.deletionGracePeriodSeconds = grace;
         if (t.kind === "Namespace") next.status = { ...(next.status ?? {}), phase: "Terminating" };
-      } else if (t.kind === "Pod" && opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < (next.metadata.deletionGracePeriodSeconds ?? 30)) {
-        next.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds;
       }
-      next.metadata.finalizers = finalizers.filter((f) => f !== "kubernetes");
-      if (next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
+      if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (deepEqual(next, existing)) return this.served(t, existing);
       const stored = this.store.put(t.storageKey, next);
       this.scheduleGc();
@@ -471,14 +468,9 @@ export class Cluster {
         if (t && !c.object.metadata.deletionTimestamp) this.delete(t, name, c.object.metadata.name);
       }
       if (contents.length === 0 && (ns.object.metadata.finalizers ?? []).length === 0) this.store.remove("/namespaces", undefined, name);
-      else if (contents.length === 0) this.scheduleGc();
     }
   }
 
-  /** Name of a resource in messages ("pods", "widgets.example.com"). */
-  static describe(t: ResourceType): string {
-    return qualified(t.plural, t.group);
-  }
 }
 
 function stripVolatile(o: Obj): Obj {
@@ -509,4 +501,3 @@ function crdStatus(crd: Obj): Obj {
   };
 }
 
-export { getPath };

@@ -106,7 +106,8 @@ export class Kubelet {
     if (e.storageKey === "/pods") {
       if (e.type === "DELETED") {
         const rt = this.pods.get(e.object.metadata.uid);
-        if (rt && !rt.stopping) void this.stopPod(rt, 2, false);
+        // Removed without waiting for us (a forced deletion, grace period 0): kill at once.
+        if (rt && !rt.stopping) void this.stopPod(rt, 0, false);
       } else this.onPod(e.object);
     }
     if (e.storageKey === "/configmaps" || e.storageKey === "/secrets") {

@@ -2,7 +2,7 @@
 // whose PATCH operations declare the fieldValidation parameter (so kubectl validates server-side) and,
 // for custom resources, their schemas (pure).
 import { createHash } from "node:crypto";
-import { apiVersionOf, groupVersions, type ResourceType } from "./resources.js";
+import { groupVersions, type ResourceType } from "./resources.js";
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -44,5 +44,3 @@ export function openapiDocument(types: ResourceType[], subPath: string): object 
   if (!types.some((t) => t.group === group && t.version === version)) return undefined;
   return docFor(types, group, version);
 }
-
-export { apiVersionOf };

@@ -93,7 +93,7 @@ export class Store {
     return object;
   }
 
-  /** Drops every object of a resource without events (a CRD's resources when the CRD goes away use remove()). */
+  /** Appends to the history (bounded: the oldest events are compacted away) and tells the subscribers. */
   private record(event: StoreEvent): void {
     this.history.push(event);
     while (this.history.length > this.historyLimit) this.compactedRevision = this.history.shift()!.rv;

@@ -243,6 +243,30 @@ describe("the simulator's kubelet", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   });
 
+  it("kills at once on a forced deletion, and empties a namespace of running pods before removing it", async () => {
+    await core.createNamespace({ body: { metadata: { name: "doomed" } } });
+    const sleeper = (name: string) => ({ metadata: { name }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } });
+    await core.createNamespacedPod({ namespace: "doomed", body: sleeper("forced") });
+    const stubborn = { name: "c", image: "x", command: ["sh", "-c", `trap "" TERM; sleep 300`] };
+    await core.createNamespacedPod({ namespace: "doomed", body: { metadata: { name: "polite" }, spec: { terminationGracePeriodSeconds: 3, containers: [stubborn] } } });
+    const pidOf = (name: string) =>
+      waitFor(`${name}'s process`, async () => {
+        const id = (await core.readNamespacedPod({ namespace: "doomed", name })).status?.containerStatuses?.[0]?.containerID;
+        return id ? Number(id.replace("sim://", "")) : 0;
+      });
+    const [forced, polite] = [await pidOf("forced"), await pidOf("polite")];
+    expect((await k(["-n", "doomed", "delete", "pod", "forced", "--force", "--grace-period=0"])).code).toBe(0);
+    await waitFor("the forced pod's process to die", () => !alive(forced), 3000);
+
+    const deleting = await k(["delete", "namespace", "doomed", "--wait=false"]);
+    expect(deleting.code).toBe(0);
+    const ns = await core.readNamespace({ name: "doomed" });
+    expect(ns.status!.phase).toBe("Terminating");
+    expect(alive(polite)).toBe(true);
+    await waitFor("the namespace to go", async () => (await k(["get", "namespace", "doomed"])).stderr.includes("not found"));
+    expect(alive(polite)).toBe(false);
+  });
+
   it("gives pods a service-account token and a kubeconfig to reach the API as themselves", async () => {
     await core.createNamespace({ body: { metadata: { name: "apps" } } });
     await core.createNamespacedConfigMap({ namespace: "apps", body: { metadata: { name: "seen" }, data: { a: "b" } } });
