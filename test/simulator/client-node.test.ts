@@ -169,6 +169,24 @@ describe("client-node against the simulator", () => {
     await informer.stop();
   });
 
+  it("lets an informer relist when its watch request itself is answered 410 (an injected fault)", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("a") });
+    const informer = makeInformer(kc, "/api/v1/namespaces/default/configmaps", () => core.listNamespacedConfigMap({ namespace: "default" }));
+    const errors: unknown[] = [];
+    informer.on("error", (e) => errors.push(e));
+    await informer.start();
+    await waitFor("the informer to be watching", () => sim.faults.openWatches === 1);
+    const listsBefore = sim.audit.find({ verb: "list", resource: "configmaps" }).length;
+    sim.faults.add({ verb: "watch", resource: "configmaps", status: 410, reason: "Expired", message: "too old resource version" });
+    sim.faults.cutWatches();
+    await waitFor("a relist and a new watch", () => sim.audit.find({ verb: "list", resource: "configmaps" }).length === listsBefore + 1 && sim.faults.openWatches === 1);
+    expect(sim.audit.find({ verb: "watch", resource: "configmaps" }).map((e) => e.code)).toEqual([200, 410, 200]);
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("b") });
+    await waitFor("the informer to see b", () => informer.list().length === 2);
+    expect(errors).toEqual([]);
+    await informer.stop();
+  });
+
   it("answers a stale update with 409 Conflict and an existing name with 409 AlreadyExists", async () => {
     const created = await core.createNamespacedConfigMap({ namespace: "default", body: cm("c") });
     await core.replaceNamespacedConfigMap({ namespace: "default", name: "c", body: { ...created, data: { k: "fresh" } } });
