@@ -1,5 +1,6 @@
 // The HTTPS front of the API server: authentication, routing of Kubernetes REST paths, RBAC, faults,
 // audit, Tables and watch streams. Semantics live in Cluster; this file only speaks HTTP.
+import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import YAML from "yaml";
 import type { AuditLog } from "./audit.js";
@@ -10,6 +11,7 @@ import type { Faults } from "./faults.js";
 import type { Tokens } from "./identity.js";
 import { clone, type Obj } from "./objects.js";
 import { openapiDocument, openapiRoot } from "./openapi.js";
+import { followLog, lastLines } from "./pod-logs.js";
 import { decodeKubernetesProtobuf } from "./protobuf.js";
 import { forbiddenMessage, rbacAllows, type Identity, type ResourceAttributes } from "./rbac.js";
 import { apiVersionOf, type ResourceType } from "./resources.js";
@@ -27,8 +29,8 @@ export interface ApiServerOptions {
   serverAddress: () => string;
   /** How often watches that allow bookmarks get one. */
   bookmarkIntervalMs: () => number;
-  /** Container logs for GET pods/<name>/log. */
-  podLogs?: (namespace: string, name: string, container: string | undefined) => string | undefined;
+  /** The log file of a pod's container, for GET pods/<name>/log. */
+  podLogFile?: (namespace: string, name: string, container: string | undefined) => { file: string; running: boolean } | undefined;
 }
 
 interface ResourceRequest {
@@ -240,6 +242,16 @@ export class ApiServer {
         this.serveWatch(req, res, query, who, r);
         return;
       }
+      if (r.verb === "get" && r.subresource === "log" && query.get("follow") === "true") {
+        const file = this.logFileOf(r, query);
+        audit(200);
+        const container = query.get("container") ?? undefined;
+        followLog(res, file, query.has("tailLines") ? Number(query.get("tailLines")) : undefined, () => {
+          const now = this.o.podLogFile?.(r.namespace!, r.name!, container);
+          return now?.file === file && now.running;
+        });
+        return;
+      }
       const { code, body, headers } = await this.execute(req, query, who, r);
       audit(code);
       if (typeof body === "string") res.writeHead(code, { "Content-Type": "text/plain", ...headers }).end(body);
@@ -249,6 +261,15 @@ export class ApiServer {
       else audit(500);
       throw err;
     }
+  }
+
+  /** The log file behind GET pods/<name>/log, or 400 as the real server answers for a container not running. */
+  private logFileOf(r: ResourceRequest, query: URLSearchParams): string {
+    this.o.cluster.get(r.type, r.namespace, r.name!);
+    const container = query.get("container") ?? undefined;
+    const log = this.o.podLogFile?.(r.namespace!, r.name!, container);
+    if (!log) throw errors.badRequest(`container ${container ? `"${container}" ` : ""}in pod "${r.name}" is waiting to start: no logs yet`);
+    return log.file;
   }
 
   private writeOptions(query: URLSearchParams, warnings: string[]): WriteOptions {
@@ -279,10 +300,8 @@ export class ApiServer {
       case "get": {
         if (sub === "scale") return ok(c.getScale(t, r.namespace, r.name!));
         if (sub === "log") {
-          c.get(t, r.namespace, r.name!);
-          const text = this.o.podLogs?.(r.namespace!, r.name!, query.get("container") ?? undefined);
-          if (text === undefined) throw errors.badRequest(`container is not running: no logs for pod "${r.name}"`);
-          return ok(text);
+          const file = this.logFileOf(r, query);
+          return ok(lastLines(readFileSync(file, "utf8"), query.has("tailLines") ? Number(query.get("tailLines")) : undefined));
         }
         const obj = c.get(t, r.namespace, r.name!);
         return ok(this.wantsTable(req) ? toTable(t, [obj], { resourceVersion: obj.metadata.resourceVersion }, query.get("includeObject") ?? undefined) : obj);

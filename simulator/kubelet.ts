@@ -440,13 +440,19 @@ export class Kubelet {
     return [...this.pods.values()].flatMap((rt) => rt.containers.map((c) => c.child?.pid).filter((p): p is number => p !== undefined));
   }
 
+  /** The log file of a container of a pod this kubelet runs (first container by default), and whether it is running. */
+  logFile(namespace: string, name: string, container?: string): { file: string; running: boolean } | undefined {
+    const rt = [...this.pods.values()].find((p) => p.namespace === namespace && p.name === name);
+    const c = rt?.containers.find((x) => x.spec.name === (container ?? rt.containers[0]?.spec.name));
+    if (!rt || !c) return undefined;
+    const file = join(rt.dir, "logs", `${c.spec.name}.log`);
+    return existsSync(file) ? { file, running: c.child !== undefined } : undefined;
+  }
+
   /** The log of a container of a running pod, or undefined. */
   logs(namespace: string, name: string, container?: string): string | undefined {
-    const rt = [...this.pods.values()].find((p) => p.namespace === namespace && p.name === name);
-    if (!rt) return undefined;
-    const c = container ?? rt.containers[0]?.spec.name;
-    const file = join(rt.dir, "logs", `${c}.log`);
-    return existsSync(file) ? readFileSync(file, "utf8") : undefined;
+    const log = this.logFile(namespace, name, container);
+    return log && readFileSync(log.file, "utf8");
   }
 
   /** The directory holding a pod's files (root/, volumes/, logs/, kubeconfig), or undefined. */

@@ -144,6 +144,16 @@ describe("the simulator's kubelet", () => {
     await waitFor("the Endpoints and the proxy to go", async () => (await k(["get", "endpoints", "web"])).stderr.includes("not found") && Object.keys(sim.network.proxyTable()).length === 0);
   });
 
+  it("serves container logs with --tail and follows them with -f until the container stops", async () => {
+    const script = `let i = 0; const t = setInterval(() => { console.log("line " + ++i); if (i === 6) { clearInterval(t); } }, 150); setTimeout(() => {}, 2000);`;
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "chatty" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["node", "-e", script] }] } } });
+    await waitFor("two lines", async () => (await k(["logs", "chatty"])).stdout.startsWith("line 1\nline 2\n"));
+    const followed = await k(["logs", "-f", "chatty"]);
+    expect(followed.stdout).toBe([1, 2, 3, 4, 5, 6].map((i) => `line ${i}\n`).join(""));
+    expect(followed.code).toBe(0);
+    expect((await k(["logs", "--tail=2", "chatty"])).stdout).toBe("line 5\nline 6\n");
+  });
+
   it("restarts a crashing container with a growing restartCount and records its last exit", async () => {
     await core.createNamespacedPod({
       namespace: "default",
