@@ -2,6 +2,7 @@
 const commands: Record<string, () => Promise<unknown>> = {
   "push-node": () => import("./push-node/main.js"),
   operator: () => import("./operator/main.js"),
+  cluster: () => import("./operator/local-cluster.js"),
   "sim": () => import("./simulator/main.js"),
 };
 
