@@ -159,7 +159,12 @@ export class ChannelServer {
     void socket.join(`u:${user}`);
     this.d.metrics.sockets.inc();
     socket.on("disconnect", () => this.disconnected(socket, state));
-    socket.on("ack", (p: unknown) => this.acked(state, p));
+    // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
+    // the same read as the client's disconnect, so a client sends its last ack this way before closing.
+    socket.on("ack", (p: unknown, done?: unknown) => {
+      this.acked(state, p);
+      if (typeof done === "function") done();
+    });
     const current = link;
     void current.attached.then(() => this.start(socket, state, current, position)).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
