@@ -104,6 +104,7 @@ interface Outcome {
 
 const HARMLESS_CONNECT_CODES = new Set(["WRONG_NODE", "TOKEN_EXPIRED", "NODE_UNAVAILABLE"]);
 const MAX_SERVER_DELAY_MS = 60_000;
+const LAST_ACK_TIMEOUT_MS = 1000;
 
 type AnyTimer = ReturnType<typeof setTimeout>;
 
@@ -189,7 +190,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     this.wake?.();
     this.closing = (async () => {
       if (!fromHandler) await this.idle();
-      this.flushAck();
+      await this.lastAck();
       this.abortChannel?.({ reason: "closed", dropSession: false });
       await this.running;
     })();
@@ -278,7 +279,7 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
         this.abortChannel = null;
         this.clearTimer("refreshTimer");
         this.clearTimer("moveTimer");
-        if (opened && socket.connected) this.flushAck();
+        this.clearTimer("ackTimer"); // an ack sent now could be dropped with the disconnect: the next channel sends it
         socket.off();
         socket.close();
         if (this.socket === socket) this.socket = null;
@@ -426,6 +427,22 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
     if (!this.unacked || !this._position || !this.socket?.connected) return;
     this.socket.emit("ack", { ...this._position });
     this.unacked = 0;
+  }
+
+  /**
+   * The ack before close(), confirmed by the node: Socket.IO drops an event that reaches the server together
+   * with the disconnect, so the channel is closed only once the node has it (or after a second).
+   */
+  private async lastAck(): Promise<void> {
+    this.clearTimer("ackTimer");
+    const socket = this.socket;
+    if (!this.unacked || !this._position || !socket?.connected) return;
+    this.unacked = 0;
+    try {
+      await socket.timeout(LAST_ACK_TIMEOUT_MS).emitWithAck("ack", { ...this._position });
+    } catch {
+      // not confirmed in time (an older node, or the channel broke): it may have arrived anyway
+    }
   }
 
   // ---- small helpers ---------------------------------------------------------------------------

@@ -21,6 +21,16 @@ async function send(user: string, from: number, to: number) {
   for (const seq of range(from, to)) expect((await publish(node.url, { to: [user], data: { seq } }, PUBLISH_KEY)).status).toBe(202);
 }
 
+/** Resolves once the node has stored this device's ack (it writes acks asynchronously). */
+async function ackStored(user: string, device: string, p: { epoch: string; offset: string }) {
+  const r = new Redis(redis.port, "127.0.0.1");
+  try {
+    await until(async () => (await r.hget(`herald:{u:${user}}:acks`, device)) === `${p.epoch} ${p.offset}`, `the ack of ${device}`);
+  } finally {
+    r.disconnect();
+  }
+}
+
 beforeAll(async () => {
   redis = await startRedis();
   node = await startNode(clusterEnv(redis.url));
@@ -48,7 +58,9 @@ describe("offline delivery", () => {
     await phone.until(() => phone.client.state === "connected", "connected");
     await send("two-devices", 1, 20);
     await phone.until(() => phone.seqs.length === 20, "first 20");
+    const p20 = phone.client.position!;
     await phone.close(); // sends its last ack
+    await ackStored("two-devices", "phone", p20);
     await send("two-devices", 21, 40);
 
     const again = start("two-devices", "phone"); // same device, empty memory store (an app restart)
@@ -57,10 +69,9 @@ describe("offline delivery", () => {
     expect(again.gaps).toEqual([]);
 
     // the ack of 40 is stored before a new device asks the server what nobody acknowledged
-    const last = again.client.position!;
+    const p40 = again.client.position!;
     await again.close();
-    const r = new Redis(redis.port, "127.0.0.1");
-    await until(async () => (await r.hget("herald:{u:two-devices}:acks", "phone")) === `${last.epoch} ${last.offset}`, "the phone's last ack").finally(() => r.disconnect());
+    await ackStored("two-devices", "phone", p40);
     const tablet = start("two-devices", "tablet");
     await tablet.until(() => tablet.client.state === "connected", "connected");
     await send("two-devices", 41, 41);
