@@ -202,9 +202,12 @@ export class ApiServer {
     return { type, namespace, name, subresource, verb };
   }
 
-  private authorize(who: Identity, r: ResourceRequest): void {
+  private authorize(who: Identity, r: ResourceRequest, query: URLSearchParams): void {
     if (!this.o.rbac() || r.type.kind === "SelfSubjectAccessReview") return;
-    const attrs: ResourceAttributes = { verb: r.verb, group: r.type.group, resource: r.type.plural, subresource: r.subresource, namespace: r.namespace, name: r.name };
+    // As the real server's RequestInfo: a list or watch with the field selector metadata.name=<n> is
+    // authorized as a request for <n>, so rules with resourceNames allow it.
+    const byName = r.verb === "list" || r.verb === "watch" ? /^metadata\.name==?([^,=!]+)$/.exec(query.get("fieldSelector") ?? "")?.[1] : undefined;
+    const attrs: ResourceAttributes = { verb: r.verb, group: r.type.group, resource: r.type.plural, subresource: r.subresource, namespace: r.namespace, name: r.name ?? byName };
     if (!rbacAllows(who, attrs, this.rbacObjects()))
       throw apiError(403, forbiddenMessage(who, attrs), "Forbidden", { name: r.name, group: r.type.group || undefined, kind: r.type.plural });
   }
@@ -230,7 +233,7 @@ export class ApiServer {
         uri: req.url ?? "",
       });
     try {
-      this.authorize(who, r);
+      this.authorize(who, r, query);
       const fault = this.o.faults.take({ user: who.username, verb: r.verb, resource: t.plural, subresource: r.subresource, namespace: r.namespace, name: r.name });
       if (fault?.delayMs) await sleep(fault.delayMs);
       if (fault?.status) {
