@@ -6,7 +6,7 @@ import { io, type Socket } from "socket.io-client";
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { HeraldError, postLogin, type LoginCredentials, type NodeAddress, type Session } from "./login.js";
-import { classify, isPosition, type GapReason, type Position } from "./position.js";
+import { classify, compareOffsets, isPosition, type GapReason, type Position } from "./position.js";
 import { memoryStore, type PositionStore } from "./stores.js";
 
 /** A message as the application sees it. `epoch`/`offset` are its position in the user's inbox. */
@@ -79,6 +79,8 @@ export interface ClientStats {
   /** Messages dropped because they were at or before the processed position (replays, overlaps). */
   duplicatesDropped: number;
   gaps: number;
+  /** Reconnections made to refill a hole from the inbox before reporting it. */
+  resyncs: number;
   /** Successful channel openings. */
   connections: number;
   logins: number;
@@ -109,7 +111,7 @@ const LAST_ACK_TIMEOUT_MS = 1000;
 type AnyTimer = ReturnType<typeof setTimeout>;
 
 export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
-  readonly stats: ClientStats = { delivered: 0, duplicatesDropped: 0, gaps: 0, connections: 0, logins: 0 };
+  readonly stats: ClientStats = { delivered: 0, duplicatesDropped: 0, gaps: 0, resyncs: 0, connections: 0, logins: 0 };
   private readonly opts: Required<Pick<HeraldClientOptions<T>, "ackDelayMs" | "ackEvery" | "connectTimeoutMs" | "loginTimeoutMs" | "deviceId">> & HeraldClientOptions<T>;
   private readonly store: PositionStore;
   private readonly backoff: BackoffOptions;
@@ -141,6 +143,8 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
   private inHandler = false;
   /** onMessage failures in a row: the redelivery backs off like a reconnection. */
   private handlerFailures = 0;
+  /** The position from which a replay was last requested because of a hole (one request per position). */
+  private resyncedFrom: string | null = null;
 
   constructor(options: HeraldClientOptions<T>) {
     super();
@@ -392,7 +396,22 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       this.stats.duplicatesDropped++;
       return;
     }
-    if (verdict.kind === "gap") this.reportGap({ reason: verdict.reason, from: this.position, epoch: m.epoch, detectedBy: "message" });
+    if (verdict.kind === "gap") {
+      const from = this._position!;
+      // Messages between the position and this one may still be in the inbox (a node gives up filling a hole
+      // after one read, or when Redis errs): ask for a replay from the position, once; the node's recovery
+      // answer then reports a real gap.
+      const key = `${from.epoch} ${from.offset}`;
+      if (verdict.reason === "GAP" && compareOffsets(m.prev, from.offset) > 0 && this.resyncedFrom !== key) {
+        this.resyncedFrom = key;
+        this.stats.resyncs++;
+        this.gen++;
+        this.queue = [];
+        this.abortChannel?.({ reason: "RESYNC", dropSession: false, delayMs: 0 });
+        return;
+      }
+      this.reportGap({ reason: verdict.reason, from: this.position, epoch: m.epoch, detectedBy: "message" });
+    }
     this.inHandler = true;
     try {
       if (this.opts.onMessage) await this.opts.onMessage(m);
