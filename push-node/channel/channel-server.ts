@@ -316,8 +316,10 @@ export class ChannelServer {
     this.links.delete(user);
     if (link.fillTimer) clearTimeout(link.fillTimer);
     this.d.metrics.users.set(this.links.size);
+    // Only if the user has not come back meanwhile: a new link's presence (same node, same incarnation)
+    // was written after ours, and removing it would stop live delivery to the returning user.
     void link.attached
-      .then(() => this.d.store.detach(user, this.d.nodeId, this.d.incarnation))
+      .then(() => (this.links.has(user) ? undefined : this.d.store.detach(user, this.d.nodeId, this.d.incarnation)))
       .catch((err: Error) => this.d.log.warn({ err: err.message }, "could not remove a user's presence"));
   }
 }
