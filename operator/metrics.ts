@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export function createOperatorMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "herald_operator_" });
+  // prom-client also exports these three as gauges named *_total, which Prometheus naming (promtool check
+  // metrics) keeps for counters; herald_operator_nodejs_active_handles/_requests/_resources (by type) carry the same.
+  for (const m of ["handles", "requests", "resources"]) registry.removeSingleMetric(`herald_operator_nodejs_active_${m}_total`);
   return {
     registry,
     reconciles: new Counter({ name: "herald_operator_reconciles_total", help: "Reconciles by result", labelNames: ["result"] as const, registers: [registry] }),

@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "herald_" });
+  // prom-client also exports these three as gauges named *_total, which Prometheus naming (promtool check
+  // metrics) keeps for counters; herald_nodejs_active_handles/_requests/_resources (by type) carry the same.
+  for (const m of ["handles", "requests", "resources"]) registry.removeSingleMetric(`herald_nodejs_active_${m}_total`);
   const m = {
     registry,
     sockets: new Gauge({ name: "herald_connected_sockets", help: "Socket.IO channels open on this node", registers: [registry] }),
