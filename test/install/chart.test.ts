@@ -4,8 +4,9 @@
 // helm-lite.ts) it is object for object what deploy/ holds (as kubectl's kustomize builds it); other
 // values render what they promise; the CRD copies are identical.
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Ajv } from "ajv";
 import { parse, parseAllDocuments } from "yaml";
@@ -175,6 +176,23 @@ describe("the templates", () => {
     expect(ruleStrings(chart)).toEqual(ruleStrings(deploy));
     // the Helm-only labels are there
     for (const o of chart) expect(o.metadata.labels).toMatchObject({ "helm.sh/chart": "herald-0.1.0", "app.kubernetes.io/managed-by": "Helm" });
+  });
+
+  it("deploy/ can be moved to another namespace and image by a kustomization on top (docs/install.md)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "herald-overlay-"));
+    try {
+      writeFileSync(
+        join(dir, "kustomization.yaml"),
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: push-system\nresources:\n  - ${relative(dir, join(ROOT, "deploy"))}\nimages:\n  - name: ghcr.io/herald-push/herald\n    newName: registry.example.com/herald\n    newTag: 0.1.1\n`,
+      );
+      const objs = parseAllDocuments(execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" })).map((d) => d.toJS());
+      expect(objs.find((o) => o.kind === "Namespace").metadata.name).toBe("push-system");
+      for (const o of objs.filter((x) => x.metadata.namespace)) expect(o.metadata.namespace, key(o)).toBe("push-system");
+      for (const b of objs.filter((o) => o.kind.endsWith("Binding"))) expect(b.subjects[0].namespace).toBe("push-system");
+      expect(objs.find((o) => o.kind === "Deployment").spec.template.spec.containers[0].image).toBe("registry.example.com/herald:0.1.1");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("with operator.watchNamespace bind the operator's ClusterRole in that namespace only", () => {
