@@ -274,7 +274,8 @@ export class Cluster {
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     if (deepEqual(stripVolatile(next), stripVolatile(existing))) return this.served(t, existing);
     if (opts.dryRun) return this.served(t, next);
-    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+    // The last finalizer gone: the object goes (a pod in graceful termination waits for the kubelet).
+    if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !next.metadata.deletionGracePeriodSeconds) {
       const removed = this.store.remove(t.storageKey, ns, name)!;
       this.afterDelete(t, removed);
       return this.served(t, removed);
@@ -345,6 +346,9 @@ export class Cluster {
         next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z");
         next.metadata.deletionGracePeriodSeconds = grace;
         if (t.kind === "Namespace") next.status = { ...(next.status ?? {}), phase: "Terminating" };
+      } else if (opts.gracePeriodSeconds !== undefined && opts.gracePeriodSeconds < (next.metadata.deletionGracePeriodSeconds ?? 0)) {
+        // A shorter grace period for an object already terminating (the kubelet's final delete uses 0).
+        next.metadata.deletionGracePeriodSeconds = opts.gracePeriodSeconds;
       }
       if (finalizers.length > 0) next.metadata.finalizers = finalizers;
       if (deepEqual(next, existing)) return this.served(t, existing);

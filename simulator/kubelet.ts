@@ -38,6 +38,9 @@ function repoRoot(): string {
 
 export const NODE_NAME = "sim-node";
 
+/** How long a stopped pod's object stays (with its containers terminated) before the kubelet removes it. */
+const POD_REMOVAL_DELAY_MS = 300;
+
 interface Container {
   spec: Obj;
   state: ContainerState;
@@ -419,12 +422,17 @@ export class Kubelet {
     }
     await Promise.all(exits);
     if (killTimer) clearTimeout(killTimer);
+    if (removeObject && !this.stopped) {
+      // Like the real kubelet: report the terminated containers, then remove the pod a moment later.
+      // Clients that delete and then wait (kubectl delete) list the pod before it goes and so see its
+      // DELETED event, even when a controller re-creates a pod of the same name at once.
+      this.writeStatus(rt);
+      await sleep(POD_REMOVAL_DELAY_MS);
+      const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+      if (pod && pod.metadata.uid === rt.uid && !this.stopped) this.removePodObject(pod);
+    }
     this.pods.delete(rt.uid);
     this.o.network.releasePodIp(rt.ip);
-    if (removeObject && !this.stopped) {
-      const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
-      if (pod && pod.metadata.uid === rt.uid) this.removePodObject(pod);
-    }
     rmSync(rt.dir, { recursive: true, force: true });
   }
 
@@ -462,23 +470,27 @@ export class Kubelet {
 
   // ---- status --------------------------------------------------------------------------------------
 
+  /** Writes the pod's status soon (changes in the same tick are written once). */
   private publish(rt: PodRuntime): void {
     if (rt.publishScheduled) return;
     rt.publishScheduled = true;
     setImmediate(() => {
       rt.publishScheduled = false;
-      if (this.stopped) return;
-      const pods = this.o.cluster.builtin("pods");
-      const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
-      if (!pod || pod.metadata.uid !== rt.uid) return;
-      const state: PodRuntimeState = { ip: rt.ip, startTime: rt.startTime, initialized: rt.initialized, restartPolicy: rt.restartPolicy, containers: rt.containers.map((c) => c.state) };
-      const status = podStatus(pod.status, state, nowTimestamp());
-      try {
-        this.o.cluster.update(pods, rt.namespace, rt.name, { ...pod, status }, {}, "status");
-      } catch (err) {
-        this.o.log(`kubelet: status of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
-      }
+      if (!this.stopped) this.writeStatus(rt);
     });
+  }
+
+  private writeStatus(rt: PodRuntime): void {
+    const pods = this.o.cluster.builtin("pods");
+    const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+    if (!pod || pod.metadata.uid !== rt.uid) return;
+    const state: PodRuntimeState = { ip: rt.ip, startTime: rt.startTime, initialized: rt.initialized, restartPolicy: rt.restartPolicy, containers: rt.containers.map((c) => c.state) };
+    const status = podStatus(pod.status, state, nowTimestamp());
+    try {
+      this.o.cluster.update(pods, rt.namespace, rt.name, { ...pod, status }, {}, "status");
+    } catch (err) {
+      this.o.log(`kubelet: status of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
+    }
   }
 
   // ---- volumes -------------------------------------------------------------------------------------

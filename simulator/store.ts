@@ -23,6 +23,8 @@ export class Store {
   private readonly objects = new Map<string, Map<string, Obj>>();
   private readonly history: StoreEvent[] = [];
   private readonly subscribers = new Set<Subscriber>();
+  private readonly pending: StoreEvent[] = [];
+  private delivering = false;
   private revision = 1;
   /** Events with rv <= this are no longer in history: watches from older versions get 410 Gone. */
   private compactedRevision = 1;
@@ -97,12 +99,23 @@ export class Store {
   private record(event: StoreEvent): void {
     this.history.push(event);
     while (this.history.length > this.historyLimit) this.compactedRevision = this.history.shift()!.rv;
-    for (const s of [...this.subscribers]) {
-      try {
-        s(event);
-      } catch (err) {
-        process.stderr.write(`simulator: subscriber failed: ${String(err)}\n`);
+    // Subscribers may write while being told of an event: their events are queued, so that every
+    // subscriber (every watch) sees all events in resourceVersion order.
+    this.pending.push(event);
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let next = this.pending.shift(); next; next = this.pending.shift()) {
+        for (const s of [...this.subscribers]) {
+          try {
+            s(next);
+          } catch (err) {
+            process.stderr.write(`simulator: subscriber failed: ${String(err)}\n`);
+          }
+        }
       }
+    } finally {
+      this.delivering = false;
     }
   }
 

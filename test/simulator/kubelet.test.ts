@@ -277,6 +277,24 @@ describe("the simulator's kubelet", () => {
     expect(alive(polite)).toBe(false);
   });
 
+  it("stops a deleted pod that has a finalizer but keeps its object until the finalizer goes", async () => {
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "held", finalizers: ["example.com/keep"] }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } },
+    });
+    const pid = await waitFor("the process", async () => Number((await pod("held")).status?.containerStatuses?.[0]?.containerID?.replace("sim://", "") ?? 0));
+    await core.deleteNamespacedPod({ namespace: "default", name: "held" });
+    await waitFor("the process to stop", () => !alive(pid));
+    const terminated = await waitFor("the terminated state to be reported", async () => {
+      const p = await pod("held");
+      return p.status?.containerStatuses?.[0]?.state?.terminated && p;
+    });
+    expect(terminated.metadata!.deletionTimestamp).toBeDefined();
+    expect(terminated.metadata!.finalizers).toEqual(["example.com/keep"]);
+    await core.patchNamespacedPod({ namespace: "default", name: "held", body: [{ op: "remove", path: "/metadata/finalizers" }] });
+    await waitFor("the pod to go", async () => (await core.listNamespacedPod({ namespace: "default" })).items.length === 0);
+  });
+
   it("gives pods a service-account token and a kubeconfig to reach the API as themselves", async () => {
     await core.createNamespace({ body: { metadata: { name: "apps" } } });
     await core.createNamespacedConfigMap({ namespace: "apps", body: { metadata: { name: "seen" }, data: { a: "b" } } });
@@ -330,6 +348,54 @@ spec:
       return list.length === 2 && list.every((p) => !p.metadata!.deletionTimestamp) && list;
     });
     for (const p of pods) expect(await get(`http://${p.status!.podIP}:8080/`)).toBe("two");
+  });
+
+  it("keeps OnDelete StatefulSet pods on their old template until they are deleted, and starts Parallel pods together", async () => {
+    const sts = (value: string) => `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: nodes}
+spec:
+  replicas: 3
+  podManagementPolicy: Parallel
+  updateStrategy: {type: OnDelete}
+  serviceName: nodes
+  selector: {matchLabels: {app: nodes}}
+  template:
+    metadata: {labels: {app: nodes}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: c, image: x, command: [sleep, "300"], env: [{name: V, value: "${value}"}]}]
+`;
+    const events: StoreEvent[] = [];
+    sim.cluster.store.subscribe((e) => e.storageKey === "/pods" && e.type === "ADDED" && events.push(e));
+    await k(["apply", "-f", "-"], sts("one"));
+    await waitFor("three pods created", () => events.length === 3);
+    // Parallel: all three were created before any of them was running.
+    expect(events.every((e) => e.object.status?.phase === "Pending")).toBe(true);
+    // (kubectl rollout status refuses OnDelete StatefulSets, as against a real cluster.)
+    await waitFor("three ready replicas", async () => JSON.parse((await k(["get", "sts", "nodes", "-o", "json"])).stdout).status.readyReplicas === 3);
+    const revisionOf = async (name: string) => (await pod(name)).metadata!.labels!["controller-revision-hash"];
+    const oldRevision = await revisionOf("nodes-1");
+    await k(["apply", "-f", "-"], sts("two"));
+    const envOf = async (name: string) => (await pod(name)).spec!.containers[0]!.env![0]!.value;
+    await waitFor("the StatefulSet status to see the new revision", async () => {
+      const s = JSON.parse((await k(["get", "sts", "nodes", "-o", "json"])).stdout);
+      return s.status.observedGeneration === 2 && s.status.updatedReplicas === 0;
+    });
+    expect([await envOf("nodes-0"), await envOf("nodes-1"), await envOf("nodes-2")]).toEqual(["one", "one", "one"]);
+    const oldUid = (await pod("nodes-1")).metadata!.uid;
+    // kubectl waits for the deletion even though the controller re-creates nodes-1 at once.
+    const deleted = await k(["delete", "pod", "nodes-1", "--timeout=10s"]);
+    expect(deleted).toMatchObject({ code: 0, stdout: 'pod "nodes-1" deleted\n' });
+    await waitFor("nodes-1 to come back", async () => {
+      const p = await pod("nodes-1").catch(() => undefined);
+      return p && p.metadata!.uid !== oldUid && isReady(p);
+    });
+    expect(await envOf("nodes-1")).toBe("two");
+    expect(await revisionOf("nodes-1")).not.toBe(oldRevision);
+    expect([await envOf("nodes-0"), await envOf("nodes-2")]).toEqual(["one", "one"]);
+    await waitFor("updatedReplicas to be 1", async () => JSON.parse((await k(["get", "sts", "nodes", "-o", "json"])).stdout).status.updatedReplicas === 1);
   });
 
   it("stop() kills every process it started", async () => {
