@@ -204,6 +204,21 @@ describe("the templates", () => {
     expect(env).toContainEqual({ name: "HERALD_WATCH_NAMESPACE", value: "apps" });
   });
 
+  it("name objects as Helm charts usually do (release name, chart name, overrides, 63 characters at most)", () => {
+    const deployName = (values: any, release: string) => renderObjects(values, { Name: release, Namespace: "x" }).find((o) => o.kind === "Deployment").metadata.name;
+    expect(deployName(defaults, "herald")).toBe("herald-operator");
+    expect(deployName(defaults, "my-herald-prod")).toBe("my-herald-prod-operator");
+    expect(deployName(defaults, "edge")).toBe("edge-herald-operator");
+    expect(deployName(withValues({ nameOverride: "push" }), "edge")).toBe("edge-push-operator");
+    expect(deployName(withValues({ fullnameOverride: "push" }), "edge")).toBe("push-operator");
+    // Helm allows release names of up to 53 characters; Service names and label values stay within 63
+    expect(deployName(defaults, "a".repeat(53))).toBe(`${"a".repeat(45)}-operator`);
+    for (const o of renderObjects(withValues(parse(readFileSync(join(FIXTURES, "good-ha.yaml"), "utf8"))), { Name: "b".repeat(53), Namespace: "x" })) {
+      expect(o.metadata.name.length, key(o)).toBeLessThanOrEqual(o.kind === "Service" ? 63 : 253);
+      for (const v of Object.values(o.metadata.labels ?? {})) expect(String(v).length, key(o)).toBeLessThanOrEqual(63);
+    }
+  });
+
   it("with another release name and namespace name everything after the release, the Lease rule included", () => {
     const objs = renderObjects(defaults, { Name: "edge", Namespace: "push" });
     expect(objs.find((o) => o.kind === "Deployment").metadata).toMatchObject({ name: "edge-herald-operator", namespace: "push" });

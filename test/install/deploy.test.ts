@@ -116,12 +116,45 @@ describe("kubectl apply -k deploy/ on the simulator, RBAC enforced", () => {
     const internalUrl = `http://${await clusterIp("hc-internal")}:8080`;
     const l = await loginTicket(loginUrl, "ops-user");
     expect(["hc-0", "hc-1"]).toContain(l.node.id);
-    const c = await connect(l);
+    // with a device id: a plain channel is live-only from the moment the node records the user, which
+    // comes just after the client's connect event (docs/protocol.md); the device's replay covers that gap
+    const c = await connect(l, { deviceId: "ops-phone" });
     open.push(c);
     const sent = await publish(internalUrl, { to: ["ops-user"], data: { installed: "with kubectl apply -k" } });
     expect(sent.status).toBe(202);
     expect((await c.waitFor(1))[0].data).toEqual({ installed: "with kubectl apply -k" });
     c.close();
+  });
+
+  it("runs two operator replicas safely: exactly one leads, and another takes over when the leader's pod goes", async () => {
+    const readyPods = async () =>
+      (await getJson(["-n", "herald-system", "get", "pods", "-l", "app.kubernetes.io/component=operator"])).items.filter(
+        (p: any) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"),
+      );
+    const holder = async () => (await getJson(["-n", "herald-system", "get", "lease", "herald-operator"])).spec.holderIdentity as string;
+    /** Pod name → its herald_operator_leader gauge. */
+    const leaderGauges = async (pods: any[]) => {
+      const out: Record<string, string> = {};
+      for (const p of pods) out[p.metadata.name] = /^herald_operator_leader (\d)$/m.exec(await (await fetch(`http://${p.status.podIP}:8081/metrics`)).text())?.[1] ?? "?";
+      return out;
+    };
+    await k(["-n", "herald-system", "scale", "deployment", "herald-operator", "--replicas=2"]);
+    const pods = await until(async () => ((await readyPods()).length === 2 ? readyPods() : null), "two operator pods ready", 30_000, 200);
+    const leader = await holder();
+    expect(await leaderGauges(pods)).toEqual(Object.fromEntries(pods.map((p: any) => [p.metadata.name, p.metadata.name === leader ? "1" : "0"])));
+    await k(["-n", "herald-system", "delete", "pod", leader, "--wait=false"]);
+    // the standby or the Deployment's replacement pod, whichever asks first once the leader releases the Lease
+    const next = await until(async () => {
+      const h = await holder();
+      const now = await readyPods();
+      return h && h !== leader && now.length === 2 && now.some((p: any) => p.metadata.name === h) ? { h, now } : null;
+    }, "another operator pod to take the Lease", 30_000, 200);
+    await until(async () => {
+      const g = await leaderGauges(next.now);
+      return Object.values(g).sort().join() === "0,1" && g[next.h] === "1";
+    }, "exactly one pod to report itself the leader", 15_000, 200);
+    // the new leader keeps the cluster reconciled
+    await until(readyCondition, "PushCluster still Ready under the new leader", 30_000, 200);
   });
 
   it("scales up and down (StatefulSet patches, affinity updates, per-node Services created and deleted)", async () => {

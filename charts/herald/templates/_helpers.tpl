@@ -19,9 +19,10 @@
 {{- end }}
 {{- end }}
 
-{{/* The operator's objects: Deployment, ClusterRole, bindings, Lease. */}}
+{{/* The operator's objects: Deployment, ClusterRole, bindings, Lease (at most 54 characters, so that
+     "<this>-metrics" is still a valid Service name). */}}
 {{- define "herald.operatorName" -}}
-{{- include "herald.fullname" . | trunc 54 | trimSuffix "-" }}-operator
+{{- include "herald.fullname" . | trunc 45 | trimSuffix "-" }}-operator
 {{- end }}
 
 {{/* chart-version, for the helm.sh/chart label. */}}
