@@ -1,6 +1,18 @@
 // Real @kubernetes/client-node 1.4 against the simulator over HTTPS: lists, watches (resumed after a
 // cut, expired with 410 and relisted by an informer), conflicts, faults, audit and RBAC.
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, RbacAuthorizationV1Api, Watch, type V1ConfigMap } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  makeInformer,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  Watch,
+  type KubernetesObject,
+  type V1ConfigMap,
+} from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../simulator/index.js";
@@ -220,6 +232,22 @@ describe("client-node against the simulator", () => {
     expect(specChange.metadata.generation).toBe(2);
     const noop: any = await crs.replaceNamespacedCustomObject({ ...ref, name: "w", body: specChange });
     expect(noop.metadata.resourceVersion).toBe(specChange.metadata.resourceVersion);
+  });
+
+  it("lets the generic object client resolve built-in and custom kinds through discovery", async () => {
+    expect((await kubectl(sim.kubeconfigPath, ["apply", "-f", fixture("widget-crd.yaml")])).code).toBe(0);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    const widget = { apiVersion: "sim.herald.dev/v1alpha1", kind: "Widget", metadata: { name: "g", namespace: "default" }, spec: { image: "img" } };
+    await objects.create(widget);
+    await objects.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "g", namespace: "default" }, data: { a: "1" } } as KubernetesObject);
+    const read = (await objects.read({ apiVersion: "sim.herald.dev/v1alpha1", kind: "Widget", metadata: { name: "g", namespace: "default" } })) as any;
+    expect(read.spec).toEqual({ image: "img", replicas: 1, size: "small" });
+    const patched = (await objects.patch({ ...widget, spec: { size: "large" } } as KubernetesObject, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch)) as any;
+    expect(patched.spec.size).toBe("large");
+    const cms = await objects.list("v1", "ConfigMap", "default");
+    expect(cms.items.map((i) => i.metadata!.name)).toEqual(["g"]);
+    await objects.delete({ apiVersion: "sim.herald.dev/v1alpha1", kind: "Widget", metadata: { name: "g", namespace: "default" } });
+    expect((await apiError(objects.read({ apiVersion: "sim.herald.dev/v1alpha1", kind: "Widget", metadata: { name: "g", namespace: "default" } }))).code).toBe(404);
   });
 
   it("keeps an object with finalizers until they are removed", async () => {
