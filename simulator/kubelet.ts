@@ -110,7 +110,7 @@ export class Kubelet {
       if (e.type === "DELETED") {
         const rt = this.pods.get(e.object.metadata.uid);
         // Removed without waiting for us (a forced deletion, grace period 0): kill at once.
-        if (rt && !rt.stopping) void this.stopPod(rt, 0, false);
+        if (rt && !rt.stopping) this.background(this.stopPod(rt, 0, false), `stopping ${rt.name}`);
       } else this.onPod(e.object);
     }
     if (e.storageKey === "/configmaps" || e.storageKey === "/secrets") {
@@ -132,7 +132,7 @@ export class Kubelet {
   private onPod(pod: Obj): void {
     const rt = this.pods.get(pod.metadata.uid);
     if (pod.metadata.deletionTimestamp) {
-      if (rt && !rt.stopping) void this.stopPod(rt, pod.metadata.deletionGracePeriodSeconds ?? 30, true);
+      if (rt && !rt.stopping) this.background(this.stopPod(rt, pod.metadata.deletionGracePeriodSeconds ?? 30, true), `stopping ${rt.name}`);
       else if (!rt) this.removePodObject(pod);
       return;
     }
@@ -203,7 +203,7 @@ export class Kubelet {
 
   private launch(rt: PodRuntime, pod: Obj): void {
     rt.launched = true;
-    void this.runInitThenContainers(rt, pod);
+    this.background(this.runInitThenContainers(rt, pod), `starting ${rt.name}`);
   }
 
   private async runInitThenContainers(rt: PodRuntime, pod: Obj): Promise<void> {
@@ -266,14 +266,32 @@ export class Kubelet {
     };
     const proc = processFor(spec, env, this.heraldBin, process.execPath);
     const args = proc.args.map((a) => rewriteMountPaths(a, rt.mountPaths, rt.root));
-    const cwd = spec.workingDir ? rewriteMountPaths(spec.workingDir, rt.mountPaths, rt.root) : proc.herald ? this.root : rt.root;
-    mkdirSync(cwd, { recursive: true });
+    const cwd = this.workingDir(rt, spec.workingDir, proc.herald);
     const logFd = openSync(join(rt.dir, "logs", `${spec.name}.log`), "a");
     try {
       return spawn(rewriteMountPaths(proc.file, rt.mountPaths, rt.root), args, { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
     } finally {
       closeSync(logFd);
     }
+  }
+
+  /**
+   * A container's working directory: a mount path is rewritten into the pod root; another path is used
+   * as is when it exists on this machine, else made inside the pod root (never on the host). Without
+   * one: the repository root for `herald`, the pod root for other commands.
+   */
+  private workingDir(rt: PodRuntime, workingDir: string | undefined, herald: boolean): string {
+    if (!workingDir) return herald ? this.root : rt.root;
+    const rewritten = rewriteMountPaths(workingDir, rt.mountPaths, rt.root);
+    if (rewritten !== workingDir || existsSync(workingDir)) return rewritten;
+    const inRoot = join(rt.root, workingDir);
+    mkdirSync(inRoot, { recursive: true });
+    return inRoot;
+  }
+
+  /** Runs a kubelet task in the background; a failure is logged, never left unhandled. */
+  private background(task: Promise<unknown>, what: string): void {
+    task.catch((err: Error) => this.o.log(`kubelet: ${what}: ${err?.stack ?? err}`));
   }
 
   private startContainer(rt: PodRuntime, pod: Obj, c: Container): void {
@@ -330,7 +348,7 @@ export class Kubelet {
   /** A startup probe gates the other probes; without one, readiness and liveness start right away. */
   private startProbes(rt: PodRuntime, c: Container): void {
     const startup = c.spec.startupProbe;
-    if (startup) c.timers.push(setTimeout(() => void this.probeOnce(rt, c, "startupProbe"), (startup.initialDelaySeconds ?? 0) * 1000));
+    if (startup) c.timers.push(setTimeout(() => this.background(this.probeOnce(rt, c, "startupProbe"), "probe"), (startup.initialDelaySeconds ?? 0) * 1000));
     else this.startMainProbes(rt, c);
   }
 
@@ -340,7 +358,7 @@ export class Kubelet {
     for (const kind of ["readinessProbe", "livenessProbe"] as const) {
       const probe = c.spec[kind];
       if (!probe) continue;
-      c.timers.push(setTimeout(() => void this.probeOnce(rt, c, kind), (probe.initialDelaySeconds ?? 0) * 1000));
+      c.timers.push(setTimeout(() => this.background(this.probeOnce(rt, c, kind), "probe"), (probe.initialDelaySeconds ?? 0) * 1000));
     }
     this.publish(rt);
   }
@@ -386,7 +404,7 @@ export class Kubelet {
       void c.exited?.then(() => clearTimeout(escalate));
       return;
     }
-    c.timers.push(setTimeout(() => void this.probeOnce(rt, c, kind), (probe.periodSeconds ?? 10) * 1000));
+    c.timers.push(setTimeout(() => this.background(this.probeOnce(rt, c, kind), "probe"), (probe.periodSeconds ?? 10) * 1000));
   }
 
   // ---- stopping ----------------------------------------------------------------------------------
@@ -440,7 +458,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
-    await Promise.all([...this.pods.values()].map((rt) => this.stopPod(rt, 2, false)));
+    await Promise.allSettled([...this.pods.values()].map((rt) => this.stopPod(rt, 2, false)));
   }
 
   /** PIDs of the running container processes (for tests). */
