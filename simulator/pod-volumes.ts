@@ -74,6 +74,7 @@ export function writePodVolumes(ctx: VolumeContext): string[] {
   const mounts: { mountPath: string; target: string }[] = [];
   for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
     for (const m of c.volumeMounts ?? []) {
+      if (m.subPath && m.subPath.split("/").includes("..")) throw new ConfigError(`subPath "${m.subPath}" must not contain '..'`);
       const base = hostPaths.get(m.name) ?? join(volumesDir, m.name);
       mounts.push({ mountPath: m.mountPath, target: m.subPath ? join(base, m.subPath) : base });
     }
@@ -101,6 +102,7 @@ function pick(all: Record<string, Buffer>, items: Obj[] | undefined): Record<str
 function writeVolumeFiles(dir: string, content: Record<string, Buffer>): void {
   mkdirSync(dir, { recursive: true });
   for (const [path, data] of Object.entries(content)) {
+    if (path.startsWith("/") || path.split("/").includes("..")) continue; // the API server rejects such paths
     const file = join(dir, path);
     mkdirSync(dirname(file), { recursive: true });
     if (existsSync(file) && readFileSync(file).equals(data)) continue;
