@@ -23,11 +23,14 @@ const validate = ajv.compile(schema);
 const helm = new HelmLite(CHART);
 const FIXTURES = join(ROOT, "test/install/fixtures/values");
 
-/** Helm's merge of a values file over the defaults: maps merge, everything else replaces. */
+/** Helm's merge of a values file over the defaults: maps merge, a null removes the key, everything else replaces. */
 function merge(base: any, over: any): any {
   if (over === null || typeof over !== "object" || Array.isArray(over) || base === null || typeof base !== "object" || Array.isArray(base)) return over === undefined ? base : over;
   const out = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = merge(base[k], v);
+  }
   return out;
 }
 const withValues = (over: any) => merge(structuredClone(defaults), over);
@@ -252,6 +255,16 @@ describe("the templates", () => {
     const check = new Ajv({ allErrors: true, strict: false }).compile(crdSchema);
     expect(check(pc), JSON.stringify(check.errors)).toBe(true);
     expect(renderObjects(defaults).some((o) => o.kind === "PushCluster")).toBe(false);
+    // every good PushCluster example renders one the CRD accepts, without leftover nulls
+    for (const f of readdirSync(FIXTURES).filter((x) => x.startsWith("good-pushcluster"))) {
+      const one = renderObjects(withValues(parse(readFileSync(join(FIXTURES, f), "utf8")))).find((o) => o.kind === "PushCluster");
+      expect(check(one), `${f}: ${JSON.stringify(check.errors)}`).toBe(true);
+      expect(JSON.stringify(one), f).not.toContain("null");
+    }
+    // `--set pushCluster.enabled=true` alone: the Secrets named in docs/install.md
+    const plain = renderObjects(withValues({ pushCluster: { enabled: true } })).find((o) => o.kind === "PushCluster");
+    expect(plain.metadata.name).toBe("herald");
+    expect(plain.spec).toEqual({ replicas: 2, redis: { urlSecretRef: { name: "herald-redis" } }, auth: { mode: "ticket", ticketSecretRef: { name: "herald-ticket" } }, publishKeysSecretRef: { name: "herald-publish" } });
   });
 
   it("NOTES.txt tells what to do next", () => {
