@@ -1,7 +1,8 @@
 // The kubelet and network of the simulator: workloads become local processes on their own loopback
 // IPs, with probes, volumes, env, restarts, graceful deletion, and Services forwarding to them.
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { readFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../simulator/index.js";
@@ -74,7 +75,16 @@ spec:
   ports: [{name: http, port: 80, targetPort: http}]
 `;
 
-const get = async (url: string) => (await fetch(url)).text();
+/** GET over a new connection each time (Service proxies balance connections, as kube-proxy does). */
+const get = (url: string) =>
+  new Promise<string>((resolve, reject) => {
+    httpGet(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
 const pod = (name: string) => core.readNamespacedPod({ namespace: "default", name });
 const isReady = (p: V1Pod) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
@@ -113,6 +123,63 @@ describe("the simulator's kubelet", () => {
     expect(logs.stdout).toBe(`listening on ${ips[1]}\n`);
     const table = await k(["get", "pods", "-o", "wide"]);
     expect(table.stdout).toMatch(new RegExp(`web-0\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${ips[0]!.replace(/\./g, "\\.")}`));
+  });
+
+  it("takes a pod that stops being ready out of its Service and puts it back when ready again", async () => {
+    // Each pod answers 503 on /ready while the file "draining" exists in its root directory.
+    const script = `
+      const http = require("http"), fs = require("fs");
+      http.createServer((q, s) => {
+        if (q.url === "/ready" && fs.existsSync(process.env.HERALD_SIM_POD_ROOT + "/draining")) { s.statusCode = 503; return s.end(); }
+        s.end(process.env.POD_NAME);
+      }).listen(8080, process.env.POD_IP);`;
+    const manifest = `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: drain}
+spec:
+  replicas: 2
+  podManagementPolicy: Parallel
+  serviceName: drain
+  selector: {matchLabels: {app: drain}}
+  template:
+    metadata: {labels: {app: drain}}
+    spec:
+      containers:
+      - name: c
+        image: x
+        command: [node, -e, ${JSON.stringify(script)}]
+        env:
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: drain}
+spec:
+  selector: {app: drain}
+  ports: [{port: 80, targetPort: 8080}]
+`;
+    await k(["apply", "-f", "-"], manifest);
+    await waitFor("both pods ready", async () => JSON.parse((await k(["get", "sts", "drain", "-o", "json"])).stdout).status.readyReplicas === 2);
+    const svcIp = (await core.readNamespacedService({ namespace: "default", name: "drain" })).spec!.clusterIP!;
+    const ip1 = (await pod("drain-1")).status!.podIP!;
+    const flag = join(sim.kubelet!.podDir("default", "drain-1")!, "root", "draining");
+    writeFileSync(flag, "");
+    await waitFor("drain-1 to be not ready in the Endpoints", async () => {
+      const subsets = (await core.readNamespacedEndpoints({ namespace: "default", name: "drain" })).subsets ?? [];
+      return subsets[0]?.notReadyAddresses?.[0]?.ip === ip1 && subsets[0]?.addresses?.length === 1;
+    });
+    expect((await pod("drain-1")).status!.conditions!.find((c) => c.type === "Ready")!.status).toBe("False");
+    await waitFor("the proxy to drop drain-1", () => Object.values(sim.network.proxyTable())[0]?.length === 1);
+    for (let i = 0; i < 4; i++) expect(await get(`http://${svcIp}/`)).toBe("drain-0");
+    unlinkSync(flag);
+    await waitFor("drain-1 back in the Service", async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) seen.add(await get(`http://${svcIp}/`));
+      return seen.size === 2;
+    });
   });
 
   it("keeps ConfigMap volumes current, scales down from the highest ordinal and stops the processes", async () => {
