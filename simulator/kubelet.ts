@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "./cluster.js";
 import type { Tokens } from "./identity.js";
+import { recordEvent } from "./events.js";
 import { renderKubeconfig } from "./kubeconfig.js";
 import type { Network } from "./network.js";
 import { nowTimestamp, type Obj } from "./objects.js";
@@ -182,6 +183,7 @@ export class Kubelet {
         const bound = this.o.cluster.get(this.o.cluster.builtin("pods"), ns, pod.metadata.name);
         bound.spec.nodeName = NODE_NAME;
         this.o.cluster.update(this.o.cluster.builtin("pods"), ns, pod.metadata.name, bound);
+        recordEvent(this.o.cluster, bound, "Normal", "Scheduled", `Successfully assigned ${ns}/${pod.metadata.name} to ${NODE_NAME}`, { component: "default-scheduler" });
       } catch (err) {
         this.o.log(`kubelet: bind ${ns}/${pod.metadata.name}: ${(err as Error).message}`);
       }
@@ -193,6 +195,7 @@ export class Kubelet {
       if (err instanceof ConfigError) {
         // Waits (ContainerCreating) until the missing ConfigMap or Secret appears: see onEvent.
         for (const c of rt.containers) Object.assign(c.state, { reason: "ContainerCreating", message: err.message });
+        this.event(rt, "Warning", "FailedMount", `MountVolume.SetUp failed: ${err.message}`);
         this.publish(rt);
         return;
       }
@@ -289,6 +292,12 @@ export class Kubelet {
     return inRoot;
   }
 
+  /** Records an Event about a pod this kubelet runs. */
+  private event(rt: PodRuntime, type: "Normal" | "Warning", reason: string, message: string): void {
+    const pod = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+    if (pod && pod.metadata.uid === rt.uid && !this.stopped) recordEvent(this.o.cluster, { ...pod, kind: "Pod", apiVersion: "v1" }, type, reason, message, { component: "kubelet", host: NODE_NAME });
+  }
+
   /** Runs a kubelet task in the background; a failure is logged, never left unhandled. */
   private background(task: Promise<unknown>, what: string): void {
     task.catch((err: Error) => this.o.log(`kubelet: ${what}: ${err?.stack ?? err}`));
@@ -301,6 +310,7 @@ export class Kubelet {
       child = this.spawnContainer(rt, pod, c.spec);
     } catch (err) {
       Object.assign(c.state, { state: "waiting", reason: err instanceof ConfigError ? "CreateContainerConfigError" : "CreateContainerError", message: (err as Error).message });
+      this.event(rt, "Warning", "Failed", `Error: ${(err as Error).message}`);
       this.publish(rt);
       return;
     }
@@ -309,6 +319,7 @@ export class Kubelet {
     const startedMs = Date.now();
     Object.assign(c.state, { state: "running", reason: undefined, message: undefined, pid: child.pid, startedAt, ready: false, started: !c.spec.startupProbe });
     c.probeCounts = {};
+    this.event(rt, "Normal", "Started", `Started container ${c.spec.name}`);
     let spawnError: Error | undefined;
     c.exited = new Promise<void>((resolveExit) => {
       child.on("error", (err) => {
@@ -330,6 +341,7 @@ export class Kubelet {
           const ranLong = Date.now() - startedMs > 10_000;
           const delay = ranLong ? 0 : Math.min(10_000, 500 * 2 ** Math.min(c.state.restartCount, 5));
           Object.assign(c.state, { state: "waiting", reason: delay > 0 ? "CrashLoopBackOff" : "ContainerCreating", message: spawnError?.message });
+          if (delay > 0) this.event(rt, "Warning", "BackOff", `Back-off restarting failed container ${c.spec.name} in pod ${rt.name}_${rt.namespace}(${rt.uid})`);
           c.backoffTimer = setTimeout(() => {
             c.state.restartCount++;
             const current = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
@@ -394,10 +406,12 @@ export class Kubelet {
         this.publish(rt);
       } else if (counts.fail >= failureThreshold && c.state.ready) {
         c.state.ready = false;
+        this.event(rt, "Warning", "Unhealthy", "Readiness probe failed");
         this.publish(rt);
       }
     } else if (counts.fail >= failureThreshold) {
-      this.o.log(`kubelet: liveness probe of ${rt.namespace}/${rt.name}/${c.spec.name} failed ${counts.fail} times: restarting`);
+      this.event(rt, "Warning", "Unhealthy", "Liveness probe failed");
+      this.event(rt, "Normal", "Killing", `Container ${c.spec.name} failed liveness probe, will be restarted`);
       this.killContainer(c, "SIGTERM");
       const grace = (this.o.cluster.store.get("/pods", rt.namespace, rt.name)?.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       const escalate = setTimeout(() => this.killContainer(c, "SIGKILL"), grace);
@@ -426,6 +440,7 @@ export class Kubelet {
   /** Stops a pod's processes: SIGTERM, then SIGKILL after `graceSeconds`; then removes the pod object. */
   private async stopPod(rt: PodRuntime, graceSeconds: number, removeObject: boolean): Promise<void> {
     rt.stopping = true;
+    if (removeObject) for (const c of rt.containers) if (c.child) this.event(rt, "Normal", "Killing", `Stopping container ${c.spec.name}`);
     for (const c of rt.containers) {
       for (const t of c.timers) clearTimeout(t);
       if (c.backoffTimer) clearTimeout(c.backoffTimer);

@@ -1,6 +1,7 @@
 // The StatefulSet and Deployment controllers: turn workloads into pods following the plans of
 // workload-plans.ts, and keep the workloads' status current.
 import type { Cluster } from "./cluster.js";
+import { recordEvent } from "./events.js";
 import { clone, randomSuffix, type Obj } from "./objects.js";
 import type { StoreEvent } from "./store.js";
 import { deploymentPlan, statefulSetPlan, templateHash, workloadStatus } from "./workload-plans.js";
@@ -63,14 +64,19 @@ export class WorkloadControllers {
     const podType = this.cluster.builtin("pods");
     const pods = this.cluster.store.list("/pods", ns).filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === workload.metadata.uid && r.controller));
     const plan = kind === "StatefulSet" ? statefulSetPlan(workload, pods) : deploymentPlan(workload, pods);
+    const source = { component: kind === "StatefulSet" ? "statefulset-controller" : "deployment-controller" };
     for (const podName of plan.delete) {
       try {
         this.cluster.delete(podType, ns, podName);
+        recordEvent(this.cluster, workload, "Normal", "SuccessfulDelete", `delete Pod ${podName} in ${kind} ${name} successful`, source);
       } catch (err) {
         if ((err as { code?: number }).code !== 404) throw err;
       }
     }
-    for (const ordinal of plan.create) this.cluster.create(podType, ns, this.podFor(kind, workload, ordinal));
+    for (const ordinal of plan.create) {
+      const created = this.cluster.create(podType, ns, this.podFor(kind, workload, ordinal));
+      recordEvent(this.cluster, workload, "Normal", "SuccessfulCreate", `create Pod ${created.metadata.name} in ${kind} ${name} successful`, source);
+    }
     const status = workloadStatus(kind, workload, this.cluster.store.list("/pods", ns).filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === workload.metadata.uid)));
     if (kind === "StatefulSet" || kind === "Deployment") {
       const selector = workload.spec?.selector?.matchLabels ? Object.entries(workload.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",") : undefined;

@@ -119,6 +119,12 @@ describe("the simulator's kubelet", () => {
     for (let i = 0; i < 4; i++) seen.add((await get(`http://${svc.spec!.clusterIP}:80/`)).split(" ")[0]!);
     expect([...seen].sort()).toEqual(["web-0", "web-1"]);
 
+    const described = (await k(["describe", "pod", "web-0"])).stdout;
+    expect(described).toMatch(/Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/web-0 to sim-node/);
+    expect(described).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container web/);
+    const created = await k(["get", "events", "--field-selector", "reason=SuccessfulCreate", "-o", "jsonpath={range .items[*]}{.message}{'\\n'}{end}"]);
+    expect(created.stdout.trim().split("\n").sort()).toEqual(["create Pod web-0 in StatefulSet web successful", "create Pod web-1 in StatefulSet web successful"]);
+
     const logs = await k(["logs", "web-1"]);
     expect(logs.stdout).toBe(`listening on ${ips[1]}\n`);
     const table = await k(["get", "pods", "-o", "wide"]);
