@@ -14,6 +14,12 @@ export class ConfigError extends Error {}
 export function fieldRefValue(pod: Obj, fieldPath: string): string {
   const v = getPath(pod, splitDotPath(fieldPath));
   if (fieldPath === "status.podIPs") return (pod.status?.podIPs ?? []).map((p: Obj) => p.ip).join(",");
+  // Whole label and annotation maps render as the downward API writes them: key="value" lines, sorted.
+  if ((fieldPath === "metadata.labels" || fieldPath === "metadata.annotations") && v && typeof v === "object")
+    return Object.entries(v as Record<string, string>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, val]) => `${k}=${JSON.stringify(val)}`)
+      .join("\n");
   return v === undefined || v === null ? "" : String(v);
 }
 

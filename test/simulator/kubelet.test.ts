@@ -292,6 +292,57 @@ spec:
     expect((await k(["logs", "needy"])).stdout).toBe("hi pw1\n");
   });
 
+  it("runs init containers first and provides envFrom, Secret, downwardAPI and projected volumes, with exec and startup probes", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "settings" }, data: { MODE: "fast", LEVEL: "3" } } });
+    await core.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "creds" }, stringData: { user: "ada", password: "pw" } } });
+    const script = [
+      "cat /work/init-done",
+      'echo "$APP_MODE $APP_LEVEL"',
+      "cat /secrets/login-name; echo",
+      "ls /secrets",
+      "cat /info/name; echo",
+      "cat /info/labels; echo",
+      "test -s /projected/token && echo token-ok",
+      "cat /projected/MODE; echo",
+      "touch /work/ready",
+      "sleep 30",
+    ].join("; ");
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: {
+        metadata: { name: "kitchen-sink", labels: { app: "sink" } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          initContainers: [{ name: "init", image: "x", command: ["sh", "-c", "echo init > /work/init-done"], volumeMounts: [{ name: "work", mountPath: "/work" }] }],
+          containers: [
+            {
+              name: "main",
+              image: "x",
+              command: ["sh", "-c", script],
+              envFrom: [{ configMapRef: { name: "settings" }, prefix: "APP_" }],
+              volumeMounts: [
+                { name: "work", mountPath: "/work" },
+                { name: "secret", mountPath: "/secrets" },
+                { name: "info", mountPath: "/info" },
+                { name: "projected", mountPath: "/projected" },
+              ],
+              startupProbe: { exec: { command: ["test", "-f", "/work/init-done"] }, periodSeconds: 1 },
+              readinessProbe: { exec: { command: ["test", "-f", "/work/ready"] }, periodSeconds: 1 },
+            },
+          ],
+          volumes: [
+            { name: "work", emptyDir: {} },
+            { name: "secret", secret: { secretName: "creds", items: [{ key: "user", path: "login-name" }] } },
+            { name: "info", downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }, { path: "labels", fieldRef: { fieldPath: "metadata.labels" } }] } },
+            { name: "projected", projected: { sources: [{ serviceAccountToken: { path: "token" } }, { configMap: { name: "settings", items: [{ key: "MODE", path: "MODE" }] } }] } },
+          ],
+        },
+      },
+    });
+    await waitFor("the pod to be ready", async () => isReady(await pod("kitchen-sink")), 20_000);
+    expect((await k(["logs", "kitchen-sink", "-c", "main"])).stdout).toBe(["init", "fast 3", "ada", "login-name", "kitchen-sink", 'app="sink"', "token-ok", "fast", ""].join("\n"));
+  });
+
   it("completes a pod with restartPolicy Never and reports Succeeded or Failed", async () => {
     await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ok" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 0"] }] } } });
     await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ko" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 7"] }] } } });
