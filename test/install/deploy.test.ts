@@ -150,8 +150,8 @@ describe("kubectl apply -k deploy/ on the simulator, RBAC enforced", () => {
       return h && h !== leader && now.length === 2 && now.some((p: any) => p.metadata.name === h) ? { h, now } : null;
     }, "another operator pod to take the Lease", 30_000, 200);
     await until(async () => {
-      const g = await leaderGauges(next.now);
-      return Object.values(g).sort().join() === "0,1" && g[next.h] === "1";
+      const g = await leaderGauges(next!.now);
+      return Object.values(g).sort().join() === "0,1" && g[next!.h] === "1";
     }, "exactly one pod to report itself the leader", 15_000, 200);
     // the new leader keeps the cluster reconciled
     await until(readyCondition, "PushCluster still Ready under the new leader", 30_000, 200);

@@ -187,7 +187,7 @@ describe("the Dockerfile", () => {
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
       return r.status === 200 ? r : null;
     }, "the push node from the image to be ready", 20_000, 50);
-    expect(res.status).toBe(200);
+    expect(res!.status).toBe(200);
     expect(node.logs()).toContain('"node":"from-image"');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/^herald_node_ready 1$/m);

@@ -105,6 +105,8 @@ spec:
   // Prometheus has scraped the traffic from both nodes and the operator's reconciles.
   await until(async () => (await results('sum by (instance) (rate(herald_messages_delivered_total{mode="live"}[10s])) > 0')).length === 2, "live deliveries scraped from both nodes", 30_000, 200);
   await until(async () => (await results('herald_operator_reconciles_total{result="success"} > 0')).length === 1, "operator reconciles scraped", 30_000, 200);
+  // rate() over the dashboard's 10 s window needs several scrapes of every target
+  await until(async () => (await results('count_over_time(up{job="herald-operator"}[10s]) >= 3')).length === 1 && (await results('count_over_time(up{job="herald-push"}[10s]) >= 3')).length === 2, "three scrapes of every target within 10 s", 30_000, 200);
 }, 120_000);
 
 afterAll(async () => {
