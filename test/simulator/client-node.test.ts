@@ -250,6 +250,19 @@ describe("client-node against the simulator", () => {
     expect((await apiError(objects.read({ apiVersion: "sim.herald.dev/v1alpha1", kind: "Widget", metadata: { name: "g", namespace: "default" } }))).code).toBe(404);
   });
 
+  it("honours dryRun, generateName and deletecollection with a label selector", async () => {
+    const dry = await core.createNamespacedConfigMap({ namespace: "default", body: cm("dry"), dryRun: "All" });
+    expect(dry.metadata!.uid).toBeDefined();
+    expect((await apiError(core.readNamespacedConfigMap({ namespace: "default", name: "dry" }))).code).toBe(404);
+    const generated = await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { generateName: "gen-", labels: { batch: "1" } } } });
+    expect(generated.metadata!.name).toMatch(/^gen-[a-z0-9]{5}$/);
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("keep", { batch: "2" }) });
+    await core.deleteCollectionNamespacedConfigMap({ namespace: "default", labelSelector: "batch=1" });
+    expect((await core.listNamespacedConfigMap({ namespace: "default" })).items.map((i) => i.metadata!.name)).toEqual(["keep"]);
+    const ns = await apiError(core.createNamespacedConfigMap({ namespace: "nowhere", body: cm("x") }));
+    expect(ns).toMatchObject({ code: 404, body: { message: 'namespaces "nowhere" not found' } });
+  });
+
   it("keeps an object with finalizers until they are removed", async () => {
     await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "f", finalizers: ["example.com/hold"] } } });
     await core.deleteNamespacedConfigMap({ namespace: "default", name: "f" });
