@@ -6,7 +6,7 @@ import { admitBuiltin, validateCrd } from "./admission.js";
 import { apiError, errors } from "./errors.js";
 import { gcActions, namespaceContents } from "./gc.js";
 import { clone, deepEqual, evalSimpleJsonPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
-import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge } from "./patch.js";
+import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge, withoutUnapplied } from "./patch.js";
 import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./resources.js";
 import { applyDefaults, validateLabelName, validateName, validateSchema, prune, type Cause } from "./schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
@@ -50,6 +50,8 @@ export class Cluster {
   private types = new Map<string, ResourceType>();
   readonly hooks: ClusterHooks[] = [];
   private gcScheduled = false;
+  /** What each field manager last applied to each object (uid/manager → configuration), for server-side apply. */
+  private readonly applied = new Map<string, unknown>();
 
   constructor(historyLimit = 5000) {
     this.store = new Store(historyLimit);
@@ -301,13 +303,17 @@ export class Cluster {
         if (subresource) throw errors.notFound(t.plural, t.group, name);
         const body = clone(patch) as Obj;
         body.metadata = { ...(body.metadata ?? {}), name };
-        return this.create(t, urlNamespace, body, opts);
+        const created = this.create(t, urlNamespace, body, opts);
+        if (!opts.dryRun) this.applied.set(`${created.metadata.uid}/${opts.fieldManager}`, patch);
+        return created;
       }
     }
     if (!existing) throw errors.notFound(t.plural, t.group, name);
     if (patchType === "strategic" && t.custom)
       throw apiError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`, "UnsupportedMediaType");
-    const current = this.served(t, existing);
+    let current = this.served(t, existing);
+    const appliedKey = `${existing.metadata.uid}/${opts.fieldManager}`;
+    if (patchType === "apply" && this.applied.has(appliedKey)) current = withoutUnapplied(current, this.applied.get(appliedKey), patch) as Obj;
     let patched: unknown;
     try {
       if (patchType === "json") patched = applyJsonPatch(current, patch);
@@ -321,7 +327,9 @@ export class Cluster {
     if (!isPlainObject(patched)) throw errors.badRequest("the patch produced a non-object");
     patched.metadata = isPlainObject(patched.metadata) ? patched.metadata : {};
     if (patched.metadata.resourceVersion === undefined) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
-    return this.update(t, urlNamespace, name, patched, opts, subresource);
+    const updated = this.update(t, urlNamespace, name, patched, opts, subresource);
+    if (patchType === "apply" && !opts.dryRun) this.applied.set(appliedKey, patch);
+    return updated;
   }
 
   delete(t: ResourceType, urlNamespace: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
@@ -412,6 +420,7 @@ export class Cluster {
   }
 
   private afterDelete(t: ResourceType, obj: Obj): void {
+    for (const key of this.applied.keys()) if (key.startsWith(`${obj.metadata.uid}/`)) this.applied.delete(key);
     if (t.kind === "CustomResourceDefinition") this.unregisterCrd(obj);
     this.scheduleGc();
   }

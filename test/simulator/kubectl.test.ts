@@ -191,4 +191,14 @@ spec:
     expect(upper.stderr).toContain("a lowercase RFC 1123 subdomain");
     expect((await k(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dotted.name}\n")).code).toBe(0);
   });
+
+  it("applies server-side: creates, then removes what the same manager stopped applying", async () => {
+    const cm = (labels: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  labels: {${labels}}\ndata: {a: "1"}\n`;
+    expect((await k(["apply", "--server-side", "-f", "-"], cm("x: '1', y: '2'"))).stdout).toBe("configmap/ssa serverside-applied\n");
+    expect((await k(["label", "configmap", "ssa", "by-hand=yes"])).code).toBe(0);
+    expect((await k(["apply", "--server-side", "-f", "-"], cm("x: '1'"))).code).toBe(0);
+    const labels = JSON.parse((await k(["get", "configmap", "ssa", "-o", "jsonpath={.metadata.labels}"])).stdout);
+    expect(labels).toEqual({ x: "1", "by-hand": "yes" });
+    expect(sim.audit.find({ verb: "patch", resource: "configmaps", name: "ssa" }).some((e) => e.uri.includes("fieldManager=kubectl"))).toBe(true);
+  });
 });
