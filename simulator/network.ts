@@ -3,6 +3,9 @@
 // to ready endpoints (round robin).
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Cluster } from "./cluster.js";
 import { endpointSubsets } from "./endpoints.js";
 import { deepEqual, type Obj } from "./objects.js";
@@ -13,6 +16,39 @@ interface Proxy {
   backends: { ip: string; port: number }[];
   next: number;
   sockets: Set<Socket>;
+}
+
+const LOCK_DIR = join(tmpdir(), "herald-sim-networks");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Picks random second and third octets for this simulator's two /24 ranges (127.a.b.0 for pods,
+ * 127.a.b+1.0 for services) and claims them with a lock file, so that simulators running at the same
+ * time on this machine never share addresses. A lock left by a dead process is taken over.
+ */
+function claimRanges(): { a: number; b: number; release: () => void } {
+  mkdirSync(LOCK_DIR, { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    const a = randomInt(1, 255);
+    const b = randomInt(0, 127) * 2;
+    const lock = join(LOCK_DIR, `127.${a}.${b}`);
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+    } catch {
+      const owner = Number(readFileSync(lock, "utf8"));
+      if (alive(owner) && attempt < 1000) continue;
+      writeFileSync(lock, String(process.pid));
+    }
+    return { a, b, release: () => rmSync(lock, { force: true }) };
+  }
 }
 
 export class Network {
@@ -27,9 +63,11 @@ export class Network {
   private syncScheduled = false;
   private stopped = false;
 
+  private readonly releaseRanges: () => void;
+
   constructor(private readonly cluster: Cluster, private readonly log: (line: string) => void) {
-    const a = randomInt(1, 255);
-    const b = randomInt(0, 127) * 2;
+    const { a, b, release } = claimRanges();
+    this.releaseRanges = release;
     this.podPrefix = `127.${a}.${b}`;
     this.servicePrefix = `127.${a}.${b + 1}`;
     cluster.hooks.push({
@@ -190,6 +228,7 @@ export class Network {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
+    this.releaseRanges();
     await Promise.all(
       [...this.proxies.values()].map(
         (p) =>

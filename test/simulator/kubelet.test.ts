@@ -1,7 +1,8 @@
 // The kubelet and network of the simulator: workloads become local processes on their own loopback
 // IPs, with probes, volumes, env, restarts, graceful deletion, and Services forwarding to them.
 import { CoreV1Api, KubeConfig, type V1Pod } from "@kubernetes/client-node";
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -520,6 +521,16 @@ spec:
     expect(await revisionOf("nodes-1")).not.toBe(oldRevision);
     expect([await envOf("nodes-0"), await envOf("nodes-2")]).toEqual(["one", "one"]);
     await waitFor("updatedReplicas to be 1", async () => JSON.parse((await k(["get", "sts", "nodes", "-o", "json"])).stdout).status.updatedReplicas === 1);
+  });
+
+  it("gives simulators running at the same time distinct address ranges, claimed until they stop", async () => {
+    const others = await Promise.all([startSimulator({ kubelet: false }), startSimulator({ kubelet: false })]);
+    const prefixes = [sim, ...others].map((x) => x.network.podPrefix);
+    expect(new Set(prefixes).size).toBe(3);
+    const lock = join(tmpdir(), "herald-sim-networks", others[0]!.network.podPrefix);
+    expect(readFileSync(lock, "utf8")).toBe(String(process.pid));
+    await Promise.all(others.map((o) => o.stop()));
+    expect(existsSync(lock)).toBe(false);
   });
 
   it("stop() kills every process it started", async () => {
