@@ -66,11 +66,27 @@ interface PodRuntime {
   stopping: boolean;
   /** Set once the volumes could be written and init containers started. */
   launched: boolean;
+  /** The init container running now, if any (stopped with the pod). */
+  init?: { child: ChildProcess; exited: Promise<void> };
   publishScheduled: boolean;
   mountPaths: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Signals a container's process group (each container process leads its own group). */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
 
 export class Kubelet {
   private readonly pods = new Map<string, PodRuntime>();
@@ -227,17 +243,20 @@ export class Kubelet {
   }
 
   private runToCompletion(rt: PodRuntime, pod: Obj, spec: Obj): Promise<number> {
-    return new Promise((done) => {
-      let child: ChildProcess;
-      try {
-        child = this.spawnContainer(rt, pod, spec);
-      } catch (err) {
-        this.o.log(`kubelet: init container ${spec.name}: ${(err as Error).message}`);
-        done(1);
-        return;
-      }
+    let child: ChildProcess;
+    try {
+      child = this.spawnContainer(rt, pod, spec);
+    } catch (err) {
+      this.o.log(`kubelet: init container ${spec.name}: ${(err as Error).message}`);
+      return Promise.resolve(1);
+    }
+    const code = new Promise<number>((done) => {
       child.on("error", () => done(127));
-      child.on("exit", (code) => done(code ?? 1));
+      child.on("close", (exitCode) => done(exitCode ?? 1));
+    });
+    rt.init = { child, exited: code.then(() => undefined) };
+    return code.finally(() => {
+      rt.init = undefined;
     });
   }
 
@@ -424,17 +443,7 @@ export class Kubelet {
   // ---- stopping ----------------------------------------------------------------------------------
 
   private killContainer(c: Container, signal: NodeJS.Signals): void {
-    const pid = c.child?.pid;
-    if (!pid) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // already gone
-      }
-    }
+    killGroup(c.child?.pid, signal);
   }
 
   /** Stops a pod's processes: SIGTERM, then SIGKILL after `graceSeconds`; then removes the pod object. */
@@ -446,11 +455,13 @@ export class Kubelet {
       if (c.backoffTimer) clearTimeout(c.backoffTimer);
       this.killContainer(c, graceSeconds > 0 ? "SIGTERM" : "SIGKILL");
     }
-    const exits = rt.containers.map((c) => (c.child ? c.exited : undefined)).filter((p): p is Promise<void> => p !== undefined);
+    if (rt.init) killGroup(rt.init.child.pid, graceSeconds > 0 ? "SIGTERM" : "SIGKILL");
+    const exits = [...rt.containers.map((c) => (c.child ? c.exited : undefined)), rt.init?.exited].filter((p): p is Promise<void> => p !== undefined);
     let killTimer: NodeJS.Timeout | undefined;
     if (graceSeconds > 0 && exits.length > 0) {
       killTimer = setTimeout(() => {
         for (const c of rt.containers) this.killContainer(c, "SIGKILL");
+        if (rt.init) killGroup(rt.init.child.pid, "SIGKILL");
       }, graceSeconds * 1000);
     }
     await Promise.all(exits);
@@ -476,9 +487,9 @@ export class Kubelet {
     await Promise.allSettled([...this.pods.values()].map((rt) => this.stopPod(rt, 2, false)));
   }
 
-  /** PIDs of the running container processes (for tests). */
+  /** PIDs of the running container processes, init containers included (for tests). */
   pids(): number[] {
-    return [...this.pods.values()].flatMap((rt) => rt.containers.map((c) => c.child?.pid).filter((p): p is number => p !== undefined));
+    return [...this.pods.values()].flatMap((rt) => [...rt.containers.map((c) => c.child?.pid), rt.init?.child.pid].filter((p): p is number => p !== undefined));
   }
 
   /** The log file of a container of a pod this kubelet runs (first container by default), and whether it is running. */

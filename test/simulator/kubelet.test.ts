@@ -533,11 +533,14 @@ spec:
     expect(existsSync(lock)).toBe(false);
   });
 
-  it("stop() kills every process it started", async () => {
+  it("stop() kills every process it started, init containers included", async () => {
     await k(["apply", "-f", "-"], webManifest);
     await k(["rollout", "status", "statefulset/web", "--timeout=30s"]);
-    const pids = sim.kubelet!.pids();
-    expect(pids).toHaveLength(2);
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "initializing" }, spec: { initContainers: [{ name: "slow", image: "x", command: ["sleep", "300"] }], containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } },
+    });
+    const pids = await waitFor("three processes", () => sim.kubelet!.pids().length === 3 && sim.kubelet!.pids());
     await sim.stop();
     for (const pid of pids) expect(alive(pid)).toBe(false);
     sim = await startSimulator({ kubelet: false });
