@@ -168,6 +168,16 @@ export class Cluster {
       throw apiError(403, `${ns} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, "Forbidden", { name: ns, kind: "namespaces" });
   }
 
+  /** The ServiceAccount admission plugin: a pod's service account must exist. */
+  private checkServiceAccount(ns: string, pod: Obj): void {
+    const sa = pod.spec?.serviceAccountName ?? pod.spec?.serviceAccount ?? "default";
+    if (!this.store.get("/serviceaccounts", ns, sa))
+      throw apiError(403, `pods "${pod.metadata.name ?? pod.metadata.generateName ?? ""}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, "Forbidden", {
+        name: pod.metadata.name,
+        kind: "pods",
+      });
+  }
+
   /** Schema defaulting, pruning and validation for custom resources; built-in admission otherwise. */
   private admit(t: ResourceType, obj: Obj, old: Obj | undefined, opts: WriteOptions): void {
     const causes: Cause[] = [];
@@ -211,6 +221,7 @@ export class Cluster {
     for (const k of ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"])
       delete obj.metadata[k];
     if (t.status && t.kind !== "Namespace") delete obj.status;
+    if (t.kind === "Pod") this.checkServiceAccount(ns!, obj);
     this.admit(t, obj, undefined, opts);
     obj.metadata.uid = newUid();
     obj.metadata.creationTimestamp = nowTimestamp();

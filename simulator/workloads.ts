@@ -51,7 +51,10 @@ export class WorkloadControllers {
         try {
           this.reconcile(k, n, nm);
         } catch (err) {
-          this.log(`${k} ${n}/${nm}: ${(err as Error).message}`);
+          // As the real controllers do, try again later (a missing ServiceAccount may appear, ...).
+          this.log(`${k} ${n}/${nm}: ${(err as Error).message}; retrying in 1 s`);
+          const retry = setTimeout(() => this.mark(k, n, nm), 1000);
+          retry.unref();
         }
       }
     });
@@ -74,8 +77,14 @@ export class WorkloadControllers {
       }
     }
     for (const ordinal of plan.create) {
-      const created = this.cluster.create(podType, ns, this.podFor(kind, workload, ordinal));
-      recordEvent(this.cluster, workload, "Normal", "SuccessfulCreate", `create Pod ${created.metadata.name} in ${kind} ${name} successful`, source);
+      const pod = this.podFor(kind, workload, ordinal);
+      try {
+        this.cluster.create(podType, ns, pod);
+      } catch (err) {
+        recordEvent(this.cluster, workload, "Warning", "FailedCreate", `create Pod ${pod.metadata.name} in ${kind} ${name} failed error: ${(err as Error).message}`, source);
+        throw err;
+      }
+      recordEvent(this.cluster, workload, "Normal", "SuccessfulCreate", `create Pod ${pod.metadata.name} in ${kind} ${name} successful`, source);
     }
     const status = workloadStatus(kind, workload, this.cluster.store.list("/pods", ns).filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === workload.metadata.uid)));
     if (kind === "StatefulSet" || kind === "Deployment") {

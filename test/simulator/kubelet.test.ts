@@ -228,6 +228,16 @@ spec:
     expect((await k(["logs", "--tail=2", "chatty"])).stdout).toBe("line 5\nline 6\n");
   });
 
+  it("creates no pod before its ServiceAccount exists, and the StatefulSet retries until it does", async () => {
+    const denied = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: lonely}\nspec:\n  serviceAccountName: robot\n  containers: [{name: c, image: x, command: [sleep, '300']}]\n");
+    expect(denied.stderr).toContain('pods "lonely" is forbidden: error looking up service account default/robot: serviceaccount "robot" not found');
+    const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: bots}\nspec:\n  replicas: 1\n  serviceName: bots\n  selector: {matchLabels: {app: bots}}\n  template:\n    metadata: {labels: {app: bots}}\n    spec:\n      serviceAccountName: robot\n      containers: [{name: c, image: x, command: [sleep, '300']}]\n";
+    await k(["apply", "-f", "-"], sts);
+    await waitFor("a FailedCreate event", async () => (await k(["get", "events", "--field-selector", "reason=FailedCreate", "-o", "name"])).stdout !== "");
+    await k(["create", "serviceaccount", "robot"]);
+    await waitFor("bots-0 to run", async () => (await pod("bots-0").catch(() => undefined))?.status?.phase === "Running", 10_000);
+  });
+
   it("restarts a crashing container with a growing restartCount and records its last exit", async () => {
     await core.createNamespacedPod({
       namespace: "default",
