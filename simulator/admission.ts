@@ -61,6 +61,10 @@ export function admitBuiltin(kind: string, obj: Obj, old: Obj | undefined): Caus
         for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString("base64");
         delete obj.stringData;
       }
+      causes.push(...immutableDataCauses(obj, old));
+      break;
+    case "ConfigMap":
+      causes.push(...immutableDataCauses(obj, old));
       break;
     case "Pod":
       obj.spec ??= {};
@@ -70,7 +74,7 @@ export function admitBuiltin(kind: string, obj: Obj, old: Obj | undefined): Caus
       if (!old) obj.status = { phase: "Pending", qosClass: "BestEffort" };
       else if (old.spec?.nodeName && !deepEqual(stripMutablePodFields(obj.spec), stripMutablePodFields(old.spec)))
         causes.push({
-          reason: "FieldValueForbidden" as Cause["reason"],
+          reason: "FieldValueForbidden",
           message: "Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
           field: "spec",
         });
@@ -103,9 +107,11 @@ export function admitBuiltin(kind: string, obj: Obj, old: Obj | undefined): Caus
       if (obj.spec.template?.spec) defaultPodSpec(obj.spec.template.spec);
       validateWorkload(obj, causes);
       if (old && !deepEqual(old.spec.selector, obj.spec.selector))
-        causes.push({ reason: "FieldValueForbidden" as Cause["reason"], message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", field: "spec" });
+        causes.push({ reason: "FieldValueForbidden", message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden", field: "spec" });
       break;
     case "Deployment":
+      if (old && !deepEqual(old.spec?.selector, obj.spec?.selector))
+        causes.push({ reason: "FieldValueInvalid", message: `Invalid value: ${JSON.stringify(obj.spec?.selector)}: field is immutable`, field: "spec.selector" });
       obj.spec ??= {};
       obj.spec.replicas ??= 1;
       obj.spec.strategy ??= { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } };
@@ -115,6 +121,17 @@ export function admitBuiltin(kind: string, obj: Obj, old: Obj | undefined): Caus
       validateWorkload(obj, causes);
       break;
   }
+  return causes;
+}
+
+/** ConfigMaps and Secrets marked immutable keep their data, and stay immutable. */
+function immutableDataCauses(obj: Obj, old: Obj | undefined): Cause[] {
+  if (!old?.immutable) return [];
+  const causes: Cause[] = [];
+  if (!deepEqual(obj.data ?? {}, old.data ?? {}) || !deepEqual(obj.binaryData ?? {}, old.binaryData ?? {}))
+    causes.push({ reason: "FieldValueForbidden", message: "Forbidden: field is immutable when `immutable` is set", field: "data" });
+  if (obj.immutable !== true)
+    causes.push({ reason: "FieldValueForbidden", message: "Forbidden: field is immutable when `immutable` is set", field: "immutable" });
   return causes;
 }
 

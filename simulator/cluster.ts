@@ -274,7 +274,7 @@ export class Cluster {
     if (existing.metadata.deletionTimestamp) {
       const added = (next.metadata.finalizers ?? []).filter((f: string) => !(existing.metadata.finalizers ?? []).includes(f));
       if (added.length > 0)
-        throw errors.invalid(t.kind, t.group, name, [{ reason: "FieldValueForbidden" as Cause["reason"], message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, field: "metadata.finalizers" }]);
+        throw errors.invalid(t.kind, t.group, name, [{ reason: "FieldValueForbidden", message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, field: "metadata.finalizers" }]);
     }
     if (subresource !== "status") this.admit(t, next, existing, opts);
     else if (t.custom && t.schema) {

@@ -3,7 +3,15 @@
 import { clone, isPlainObject, type Obj } from "./objects.js";
 
 export interface Cause {
-  reason: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueTypeInvalid" | "FieldValueTooLong" | "FieldValueTooMany" | "FieldValueDuplicate";
+  reason:
+    | "FieldValueInvalid"
+    | "FieldValueRequired"
+    | "FieldValueNotSupported"
+    | "FieldValueTypeInvalid"
+    | "FieldValueTooLong"
+    | "FieldValueTooMany"
+    | "FieldValueDuplicate"
+    | "FieldValueForbidden";
   message: string;
   field: string;
 }

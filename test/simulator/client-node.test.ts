@@ -263,6 +263,14 @@ describe("client-node against the simulator", () => {
     expect(ns).toMatchObject({ code: 404, body: { message: 'namespaces "nowhere" not found' } });
   });
 
+  it("refuses to change an immutable ConfigMap", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "frozen" }, data: { a: "1" }, immutable: true } });
+    const refused = await apiError(core.patchNamespacedConfigMap({ namespace: "default", name: "frozen", body: [{ op: "replace", path: "/data/a", value: "2" }] }));
+    expect(refused).toMatchObject({ code: 422, body: { reason: "Invalid", details: { causes: [{ field: "data", reason: "FieldValueForbidden" }] } } });
+    await core.patchNamespacedConfigMap({ namespace: "default", name: "frozen", body: [{ op: "add", path: "/metadata/labels", value: { ok: "yes" } }] });
+    expect((await core.readNamespacedConfigMap({ namespace: "default", name: "frozen" })).data).toEqual({ a: "1" });
+  });
+
   it("keeps an object with finalizers until they are removed", async () => {
     await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "f", finalizers: ["example.com/hold"] } } });
     await core.deleteNamespacedConfigMap({ namespace: "default", name: "f" });
