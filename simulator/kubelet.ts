@@ -66,6 +66,8 @@ interface PodRuntime {
   stopping: boolean;
   /** Set once the volumes could be written and init containers started. */
   launched: boolean;
+  /** Aborted when the pod stops (kills exec probes still running). */
+  aborter: AbortController;
   /** The init container running now, if any (stopped with the pod). */
   init?: { child: ChildProcess; exited: Promise<void> };
   publishScheduled: boolean;
@@ -186,6 +188,7 @@ export class Kubelet {
         probeCounts: {},
       })),
       stopping: false,
+      aborter: new AbortController(),
       launched: false,
       publishScheduled: false,
       mountPaths: [],
@@ -398,7 +401,7 @@ export class Kubelet {
     if (!c.child || rt.stopping) return;
     const probe = c.spec[kind];
     const child = c.child;
-    const ok = await runProbe(probe, { ip: rt.ip, ports: c.spec.ports ?? [], root: rt.root, mountPaths: rt.mountPaths });
+    const ok = await runProbe(probe, { ip: rt.ip, ports: c.spec.ports ?? [], root: rt.root, mountPaths: rt.mountPaths, signal: rt.aborter.signal });
     if (c.child !== child || rt.stopping) return;
     const counts = (c.probeCounts[kind] ??= { ok: 0, fail: 0 });
     if (ok) {
@@ -449,6 +452,7 @@ export class Kubelet {
   /** Stops a pod's processes: SIGTERM, then SIGKILL after `graceSeconds`; then removes the pod object. */
   private async stopPod(rt: PodRuntime, graceSeconds: number, removeObject: boolean): Promise<void> {
     rt.stopping = true;
+    rt.aborter.abort();
     if (removeObject) for (const c of rt.containers) if (c.child) this.event(rt, "Normal", "Killing", `Stopping container ${c.spec.name}`);
     for (const c of rt.containers) {
       for (const t of c.timers) clearTimeout(t);

@@ -14,6 +14,8 @@ export interface ProbeTarget {
   /** The pod's root directory and mount paths, for exec probes. */
   root: string;
   mountPaths: string[];
+  /** Aborted when the pod stops: an exec probe still running is killed. */
+  signal?: AbortSignal;
 }
 
 function portOf(ports: Obj[], port: number | string): number {
@@ -62,7 +64,7 @@ export function runProbe(probe: Obj, target: ProbeTarget): Promise<boolean> {
       const [file, ...args] = (probe.exec.command ?? []) as string[];
       if (!file) return done(false);
       const rewrite = (a: string) => rewriteMountPaths(a, target.mountPaths, target.root);
-      const p = spawn(rewrite(file), args.map(rewrite), { cwd: target.root, stdio: "ignore", timeout: timeoutMs, env: { PATH: process.env.PATH ?? "" } });
+      const p = spawn(rewrite(file), args.map(rewrite), { cwd: target.root, stdio: "ignore", timeout: timeoutMs, killSignal: "SIGKILL", signal: target.signal, env: { PATH: process.env.PATH ?? "" } });
       p.on("error", () => done(false));
       p.on("exit", (code) => done(code === 0));
     } else done(true);
