@@ -326,6 +326,26 @@ describe("client-node against the simulator", () => {
     expect((await saCore.listNamespacedPod({ namespace: "default" })).items).toEqual([]);
   });
 
+  it("authorizes a list or watch narrowed to one name by resourceNames rules, as the real server", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("affinity") });
+    await core.createNamespacedConfigMap({ namespace: "default", body: cm("secretive") });
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createNamespacedRole({ namespace: "default", body: { metadata: { name: "one-cm" }, rules: [{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["affinity"], verbs: ["get", "list", "watch"] }] } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: "default",
+      body: { metadata: { name: "node-reads" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "one-cm" }, subjects: [{ kind: "ServiceAccount", name: "node", namespace: "default" }] },
+    });
+    const nodeKc = new KubeConfig();
+    nodeKc.loadFromFile(sim.writeKubeconfig({ serviceAccount: { namespace: "default", name: "node" } }));
+    const nodeCore = nodeKc.makeApiClient(CoreV1Api);
+    sim.setRbac(true);
+    expect((await nodeCore.listNamespacedConfigMap({ namespace: "default", fieldSelector: "metadata.name=affinity" })).items.map((i) => i.metadata!.name)).toEqual(["affinity"]);
+    expect((await nodeCore.readNamespacedConfigMap({ namespace: "default", name: "affinity" })).metadata!.name).toBe("affinity");
+    expect((await apiError(nodeCore.listNamespacedConfigMap({ namespace: "default" }))).code).toBe(403);
+    expect((await apiError(nodeCore.listNamespacedConfigMap({ namespace: "default", fieldSelector: "metadata.name=secretive" }))).code).toBe(403);
+    expect((await apiError(nodeCore.readNamespacedConfigMap({ namespace: "default", name: "secretive" }))).code).toBe(403);
+  });
+
   it("rejects an unknown bearer token with 401", async () => {
     const bad = new KubeConfig();
     bad.loadFromString(readFileSync(sim.kubeconfigPath, "utf8").replace(sim.adminToken, "sim-not-a-token"));
