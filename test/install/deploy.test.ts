@@ -210,6 +210,28 @@ describe("kubectl apply -k deploy/ on the simulator, RBAC enforced", () => {
   });
 });
 
+describe("upgrading and uninstalling with kubectl", () => {
+  it("applying deploy/ again changes only what was changed by hand (the replica count)", async () => {
+    const r = await kubectl(sim.kubeconfigPath, ["apply", "-k", join(ROOT, "deploy")]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.filter((l) => !l.endsWith(" unchanged"))).toEqual(["deployment.apps/herald-operator configured"]);
+    expect((await getJson(["-n", "herald-system", "get", "deployment", "herald-operator"])).spec.replicas).toBe(1);
+  });
+
+  it("kubectl delete -k deploy/ removes everything it installed, and the operator's processes stop", async () => {
+    // the Namespace goes first and takes its contents with it, hence --ignore-not-found for those
+    const r = await kubectl(sim.kubeconfigPath, ["delete", "-k", join(ROOT, "deploy"), "--ignore-not-found", "--wait=true", "--timeout=60s"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('namespace "herald-system" deleted');
+    expect(r.stdout).toContain('customresourcedefinition.apiextensions.k8s.io "pushclusters.herald.dev" deleted');
+    await until(async () => (await kubectl(sim.kubeconfigPath, ["get", "namespace", "herald-system"])).code !== 0, "the namespace to go", 60_000, 200);
+    for (const kind of ["clusterrole/herald-operator", "clusterrole/herald-operator-crds", "clusterrolebinding/herald-operator", "clusterrolebinding/herald-operator-crds", "crd/pushclusters.herald.dev"])
+      expect((await kubectl(sim.kubeconfigPath, ["get", kind])).code, kind).not.toBe(0);
+    await until(() => sim.kubelet!.pids().length === 0, "no pod process left", 30_000, 100);
+  });
+});
+
 function describeEntry(e: AuditEntry): string {
   return `${e.verb} ${e.group}/${e.resource}${e.subresource ? `/${e.subresource}` : ""} ns=${e.namespace ?? "-"} name=${e.name ?? "-"} → ${e.code}`;
 }
