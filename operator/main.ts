@@ -112,7 +112,10 @@ if (cfg.HERALD_LEADER_ELECTION === "true") {
       metrics.leader.set(1);
       startControllers();
     });
-} else startControllers();
+} else {
+  metrics.leader.set(1); // the only replica acts
+  startControllers();
+}
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "stopping");

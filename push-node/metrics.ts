@@ -22,10 +22,13 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    replayGaps: new Counter({ name: "herald_replay_gaps_total", help: "Channels that resumed from a position the inbox could no longer fill (trimmed, expired or lost: GAP; inbox re-created: EPOCH_CHANGED)", labelNames: ["reason"] as const, registers: [registry] }),
     redisErrors: new Counter({ name: "herald_redis_errors_total", help: "Redis connection or command errors seen by this node", registers: [registry] }),
     affinityVersion: new Gauge({ name: "herald_affinity_version", help: "Version of the affinity document this node uses", registers: [registry] }),
     ready: new Gauge({ name: "herald_node_ready", help: "1 when this node is ready to take logins and channels", registers: [registry] }),
   };
+  // Both reasons exist from the start (at 0), so that rate() and alerts see the series before the first gap.
+  for (const reason of ["GAP", "EPOCH_CHANGED"]) m.replayGaps.inc({ reason }, 0);
   return m;
 }
 

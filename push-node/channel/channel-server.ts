@@ -36,6 +36,8 @@ interface SocketState {
 
 interface Link {
   sockets: Set<Socket>;
+  /** Handshakes that recorded the user and whose socket has not connected (or failed) yet. */
+  pending: number;
   order: OrderState<Pushed> | null;
   early: Pushed[];
   attached: Promise<void>;
@@ -140,33 +142,64 @@ export class ChannelServer {
       if (!p.success) throw fail("INVALID_HANDSHAKE", "auth.deviceId must be 1-64 letters, digits, '.', '_', ':' or '-'");
       device = p.data;
     }
-    socket.data = { user: checked.claims.user, since: position, device };
+    // Claim 4: record the user as connected (presence) before the channel is acknowledged, so that a
+    // message published once the client sees "connect" is routed here.
+    const user = checked.claims.user;
+    const link = this.linkFor(user);
+    link.pending++;
+    try {
+      await link.attached;
+    } catch (err) {
+      link.pending--;
+      this.d.log.warn({ err: (err as Error).message }, "could not record a user's presence");
+      throw fail("STORE_UNAVAILABLE", "the node cannot reach its store; retry shortly");
+    }
+    // Socket.IO connects the socket in a later tick, or not at all if the client left meanwhile;
+    // whichever comes first settles this handshake's hold on the link.
+    const hold = { settled: false };
+    socket.data = { user, since: position, device, link, hold };
+    setImmediate(() => {
+      if (hold.settled) return;
+      hold.settled = true;
+      link.pending--;
+      this.release(user, link);
+    });
+  }
+
+  private linkFor(user: string): Link {
+    const existing = this.links.get(user);
+    if (existing) return existing;
+    const created: Link = { sockets: new Set(), pending: 0, order: null, early: [], attached: Promise.resolve(), fillTimer: null };
+    created.attached = this.attach(user, created).catch((err: Error) => {
+      if (this.links.get(user) === created) this.links.delete(user);
+      this.d.metrics.users.set(this.links.size);
+      throw err;
+    });
+    this.links.set(user, created);
+    this.d.metrics.users.set(this.links.size);
+    return created;
   }
 
   private connected(socket: Socket): void {
-    const { user, since: position, device } = socket.data as { user: string; since: Position | null; device: string | null };
+    const { user, since: position, device, link, hold } = socket.data as { user: string; since: Position | null; device: string | null; link: Link; hold: { settled: boolean } };
     this.d.metrics.handshakes.inc({ result: "ok" });
-    let link = this.links.get(user);
-    if (!link) {
-      const created: Link = { sockets: new Set(), order: null, early: [], attached: Promise.resolve(), fillTimer: null };
-      created.attached = this.attach(user, created);
-      this.links.set(user, (link = created));
-      this.d.metrics.users.set(this.links.size);
+    if (!hold.settled) {
+      hold.settled = true;
+      link.pending--;
     }
     const state: SocketState = { user, device, ack: null, ackTimer: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
     void socket.join(`u:${user}`);
     this.d.metrics.sockets.inc();
-    socket.on("disconnect", () => this.disconnected(socket, state));
+    socket.on("disconnect", () => this.disconnected(socket, state, link));
     // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
     // the same read as the client's disconnect, so a client sends its last ack this way before closing.
     socket.on("ack", (p: unknown, done?: unknown) => {
       this.acked(state, p);
       if (typeof done === "function") done();
     });
-    const current = link;
-    void current.attached.then(() => this.start(socket, state, current, position)).catch((err: Error) => {
+    void this.start(socket, state, link, position).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
       socket.disconnect(true);
     });
@@ -192,7 +225,9 @@ export class ChannelServer {
     let after = sameEpoch ? position.offset : START;
     const first = await this.d.store.read(state.user, after, PAGE);
     const recovered = sameEpoch && (first.length ? first[0]!.prev === position.offset : order.tail === position.offset);
-    socket.emit("recovery", { recovered, epoch: order.epoch, reason: recovered ? undefined : sameEpoch ? "GAP" : "EPOCH_CHANGED" });
+    const reason = recovered ? undefined : sameEpoch ? "GAP" : "EPOCH_CHANGED";
+    if (reason) this.d.metrics.replayGaps.inc({ reason });
+    socket.emit("recovery", { recovered, epoch: order.epoch, reason });
     state.epoch = order.epoch;
     state.last = after;
     let page: InboxEntry[] = first;
@@ -304,15 +339,17 @@ export class ChannelServer {
     this.d.store.ack(state.user, state.device, ack).catch((err: Error) => this.d.log.warn({ err: err.message }, "could not store an ack"));
   }
 
-  private disconnected(socket: Socket, state: SocketState): void {
-    const user = state.user;
+  private disconnected(socket: Socket, state: SocketState, link: Link): void {
     if (state.ackTimer) clearTimeout(state.ackTimer);
     this.flushAck(state);
     this.d.metrics.sockets.dec();
-    const link = this.links.get(user);
-    if (!link) return;
     link.sockets.delete(socket);
-    if (link.sockets.size) return;
+    this.release(state.user, link);
+  }
+
+  /** Forgets a link that holds no socket and no handshake in progress, and removes the user's presence. */
+  private release(user: string, link: Link): void {
+    if (link.sockets.size || link.pending > 0 || this.links.get(user) !== link) return;
     this.links.delete(user);
     if (link.fillTimer) clearTimeout(link.fillTimer);
     this.d.metrics.users.set(this.links.size);

@@ -87,6 +87,14 @@ describe("a Redis-backed cluster of push nodes", () => {
     expect(a1.messages).toHaveLength(1);
   });
 
+  it("records the user before the channel opens: a message published right after connect arrives", async () => {
+    const logins = await Promise.all(Array.from({ length: 20 }, (_, i) => loginTicket(nodes[i % 3]!.url, `eager-${i}`)));
+    const clients = await Promise.all(logins.map((l) => client(l)));
+    // publish the moment each client saw "connect"
+    await Promise.all(logins.map((l) => publish(nodes[0]!.url, { to: [l.userId], data: "right away" })));
+    for (const c of clients) expect((await c.waitFor(1, 5000))[0].data).toBe("right away");
+  });
+
   it("routes a message only to the nodes that hold its users", async () => {
     const l = await loginTicket(nodes[0]!.url, "routed-user");
     const c = await client(l);
