@@ -147,7 +147,7 @@ describe("Prometheus scraping Herald", () => {
     expect(series.length).toBeGreaterThan(50);
     const names = new Set(series.flatMap((s) => Object.keys(s)));
     // prom-client's default metrics add version labels (nodejs_version_info) and heap spaces / GC kinds.
-    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "le", "version", "major", "minor", "patch", "space", "kind", "type"]);
+    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "reason", "le", "version", "major", "minor", "patch", "space", "kind", "type"]);
     expect([...names].filter((l) => !allowed.has(l))).toEqual([]);
     const values = series.flatMap((s) => Object.values(s));
     for (const u of [...USERS, "user-offline", "intruder"]) expect(values.filter((v) => v.includes(u))).toEqual([]);
