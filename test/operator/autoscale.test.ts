@@ -48,7 +48,8 @@ describe("autoscaling", () => {
     const login = `http://${(await getJson(["-n", "apps", "get", "service", "as"])).spec.clusterIP}`;
     for (let i = 0; i < 10; i++) apps.push(sdkApp(login, `auto-${i}`, { deviceId: "d" }));
     // 10 connections at 4 per node: 3 nodes (the maximum)
-    await until(async () => (await replicas()) === 3, "three nodes", 60_000, 200);
+    // `seen` (the sampler's record of every replica count) is the one observer the assertions use
+    await until(() => seen.at(-1) === 3, "three nodes", 60_000, 100);
     await until(async () => (await getJson(["-n", "apps", "get", "pushcluster", "as"])).status?.connections === 10, "ten connections counted", 30_000, 200);
     // 10 at 4 per node would also justify staying; hold for a few resyncs: nothing changes
     const steady = await replicas();
@@ -56,7 +57,7 @@ describe("autoscaling", () => {
     expect(steady).toBe(3);
     // connections fall to 3: one node suffices (3 ≤ 0.9 × 4)
     for (const a of apps.splice(0, 7)) a.close();
-    await until(async () => (await replicas()) === 1, "back to one node", 60_000, 200);
+    await until(() => seen.at(-1) === 1, "back to one node", 60_000, 100);
     await Promise.all(apps.map((a) => a.until(() => a.client.state === "connected" && a.nodes.at(-1) === "as-0", "move to the remaining node", 30_000)));
     sampling = false;
     // the count went up, then down: never up again after it started to fall
