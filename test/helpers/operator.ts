@@ -1,21 +1,15 @@
 // A whole Herald on one machine for end-to-end tests: a real redis-server, the Kubernetes API simulator
 // (whose kubelet runs push-node pods as real processes), the CRD applied with kubectl, and `herald operator`.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { dirname, join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { kubectl } from "../simulator/helpers.js";
 import { startSimulator, type Simulator } from "../../simulator/index.js";
 import { startRedis, type RedisServer } from "./redis.js";
 import { freePort, until } from "./ports.js";
 import { HERALD, ROOT, TICKET_SECRET, PUBLISH_KEY } from "./push-node.js";
 
-export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const home = join(dirname(kubeconfig), "kubectl-home");
-  return new Promise((resolve) => {
-    const child = execFile("kubectl", [`--kubeconfig=${kubeconfig}`, `--cache-dir=${home}`, ...args], { timeout: 30_000, env: { PATH: process.env.PATH ?? "/usr/bin", HOME: home } }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
-}
+// One way to run kubectl in every test: the simulator suite's (its HOME and cache live in the simulator's dir).
+export { kubectl } from "../simulator/helpers.js";
 
 export async function kubectlOk(kubeconfig: string, args: string[], stdin?: string): Promise<string> {
   const r = await kubectl(kubeconfig, args, stdin);
