@@ -2,7 +2,7 @@
 // (unless REDIS_URL is set), the Kubernetes API simulator, `herald operator`, applies the CRD and
 // docs/examples/pushcluster.yaml, waits until it is Ready, and prints how to log in and publish.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,9 +33,10 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 90
 const say = (line = "") => process.stdout.write(line + "\n");
 
 let redisUrl = process.env.REDIS_URL;
+let redisDir: string | null = null;
 if (!redisUrl) {
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "herald-redis-"));
+  const dir = (redisDir = mkdtempSync(join(tmpdir(), "herald-redis-")));
   children.push(spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"], { stdio: "ignore" }));
   redisUrl = `redis://127.0.0.1:${port}`;
   say(`started redis-server on ${redisUrl} (appendfsync always)`);
@@ -99,6 +100,7 @@ async function stop(): Promise<void> {
   });
   await sim.stop();
   for (const c of children) c.kill("SIGKILL");
+  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
   process.exit(0);
 }
 process.on("SIGINT", () => void stop());

@@ -1,6 +1,6 @@
 // A cluster of real push-node processes sharing a real redis-server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -17,9 +17,9 @@ const affinityFile = join(dir, "affinity.json");
 
 function writeAffinity(version: number, ns: NodeProcess[], pins: Record<string, string> = {}, draining: string[] = []) {
   const doc = { version, nodes: ns.map((n) => ({ id: n.id, url: n.url, path: "/socket.io", state: draining.includes(n.id) ? "draining" : "active" })), pins };
+  // an atomic replace (write, then rename), as a ConfigMap volume or a careful writer does
   writeFileSync(affinityFile + ".tmp", JSON.stringify(doc));
-  // an atomic replace, as a ConfigMap volume or a careful writer does
-  writeFileSync(affinityFile, JSON.stringify(doc));
+  renameSync(affinityFile + ".tmp", affinityFile);
 }
 
 async function client(l: LoginResult, auth: Record<string, unknown> = {}) {
@@ -42,6 +42,7 @@ afterAll(async () => {
   for (const c of open) c.close();
   await Promise.all(nodes.map((n) => n.stop()));
   await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a Redis-backed cluster of push nodes", () => {
