@@ -119,10 +119,14 @@ describe("a Redis-backed cluster of push nodes", () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     // a draining node gets no new users
     writeAffinity(3, nodes, {}, ["push-1"]);
-    await until(async () => (await (await fetch(`${nodes[1]!.url}/metrics`)).text()).includes("herald_affinity_version 3"), "version 3 loaded", 2000);
+    const loaded = (version: number) => async () => {
+      for (const n of nodes) if (!(await (await fetch(`${n.url}/metrics`)).text()).includes(`herald_affinity_version ${version}`)) return false;
+      return true;
+    };
+    await until(loaded(3), "version 3 loaded by every node", 2000);
     for (let i = 0; i < 20; i++) expect((await loginTicket(nodes[0]!.url, `after-drain-${i}`)).node.id).not.toBe("push-1");
     writeAffinity(4, nodes);
-    await until(async () => (await (await fetch(`${nodes[0]!.url}/metrics`)).text()).includes("herald_affinity_version 4"), "version 4 loaded", 2000);
+    await until(loaded(4), "version 4 loaded by every node", 2000);
   });
 
   it("keeps two clusters with different key prefixes apart in one Redis", async () => {
@@ -164,17 +168,16 @@ describe("a Redis-backed cluster of push nodes", () => {
 
   it("on SIGTERM stops taking logins, is no longer ready, tells its clients to log in again and exits", async () => {
     const leaving = nodes[1]!;
-    let l: LoginResult;
-    for (let i = 0; ; i++) {
-      l = await loginTicket(leaving.url, `leaver-${i}`);
-      if (l.node.id === leaving.id) break;
-    }
+    let i = 0;
+    const l = (await until(async () => {
+      const r = await loginTicket(leaving.url, `leaver-${i++}`);
+      return r.node.id === leaving.id ? r : null;
+    }, "a user assigned to the leaving node", 10_000, 0))!;
     const c = await client(l);
-    let bystanderLogin: LoginResult;
-    for (let i = 0; ; i++) {
-      bystanderLogin = await loginTicket(nodes[0]!.url, `bystander-${i}`);
-      if (bystanderLogin.node.id !== leaving.id) break;
-    }
+    const bystanderLogin = (await until(async () => {
+      const r = await loginTicket(nodes[0]!.url, `bystander-${i++}`);
+      return r.node.id !== leaving.id ? r : null;
+    }, "a user on another node", 10_000, 0))!;
     const bystander = await client(bystanderLogin);
     const relogin = new Promise<{ reason: string }>((r) => c.socket.once("relogin", r));
     let sawNotReady = false;
