@@ -218,8 +218,8 @@ const FUNCS: Record<string, (...a: any[]) => unknown> = {
   eq: (a, b) => a === b,
 };
 
-/** Splits on `sep` outside quotes and parentheses. */
-function splitTop(s: string, sep: string): string[] {
+/** Splits where `isSep` holds, outside quotes and parentheses. */
+function splitOutside(s: string, isSep: (c: string) => boolean): string[] {
   const out: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -229,33 +229,20 @@ function splitTop(s: string, sep: string): string[] {
     if (c === '"' && s[i - 1] !== "\\") quoted = !quoted;
     if (!quoted && c === "(") depth++;
     if (!quoted && c === ")") depth--;
-    if (!quoted && depth === 0 && c === sep) {
-      out.push(cur.trim());
+    if (!quoted && depth === 0 && isSep(c)) {
+      out.push(cur);
       cur = "";
     } else cur += c;
   }
-  out.push(cur.trim());
+  out.push(cur);
   return out;
 }
 
-function splitTerms(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let cur = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '"' && s[i - 1] !== "\\") quoted = !quoted;
-    if (!quoted && c === "(") depth++;
-    if (!quoted && c === ")") depth--;
-    if (!quoted && depth === 0 && /\s/.test(c)) {
-      if (cur) out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  if (cur) out.push(cur);
-  return out;
-}
+/** Pipeline stages: split on `sep` outside quotes and parentheses. */
+const splitTop = (s: string, sep: string): string[] => splitOutside(s, (c) => c === sep).map((x) => x.trim());
+
+/** A stage's terms: split on white space outside quotes and parentheses. */
+const splitTerms = (s: string): string[] => splitOutside(s, (c) => /\s/.test(c)).filter(Boolean);
 
 /** The template with every {{ }} action removed (what "parses as YAML once its actions are taken out" means). */
 export function stripActions(src: string): string {
