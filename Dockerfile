@@ -14,6 +14,7 @@ COPY tsconfig.json cli.ts ./
 COPY push-node/ push-node/
 COPY operator/ operator/
 COPY client/ client/
+COPY cli/ cli/
 COPY simulator/ simulator/
 RUN npm run build
 

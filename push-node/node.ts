@@ -23,6 +23,7 @@ import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { clusterStatus, ratePerSecond } from "./cluster/status.js";
 
 export interface PushNode {
   url: string;
@@ -68,6 +69,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   // The cluster as this node last saw it.
   let known = new Map<string, string>();
   let live = new Set<string>();
+  let lastNodes: NodeInfo[] = [];
   let lastBeatOk = 0;
   let shuttingDown = false;
   let ownState: "active" | "draining" = "active";
@@ -118,11 +120,26 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     readiness,
     accepting: () => !shuttingDown,
     disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    status: () => clusterStatus(config.nodeId, lastNodes, affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {
     if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests
     void routes(req, res);
   });
+
+  // Message rates for the status route: per second over the last few heartbeats.
+  const sum = async (c: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await c.get()).values.reduce((t, v) => t + v.value, 0);
+  let samples: Array<{ at: number; published: number; delivered: number }> = [];
+  let rates = { published: 0, delivered: 0 };
+  async function sampleRates(): Promise<void> {
+    const now = { at: Date.now(), published: await sum(metrics.published), delivered: await sum(metrics.delivered) };
+    samples = [...samples.filter((x) => now.at - x.at <= 5000), now];
+    const first = samples[0]!;
+    rates = {
+      published: ratePerSecond({ at: first.at, count: first.published }, { at: now.at, count: now.published }),
+      delivered: ratePerSecond({ at: first.at, count: first.delivered }, { at: now.at, count: now.delivered }),
+    };
+  }
 
   const info = (): NodeInfo => ({
     id: config.nodeId,
@@ -133,12 +150,15 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     at: Date.now(),
     sockets: channel.socketCount,
     users: channel.userCount,
+    rates,
   });
 
   async function heartbeat(): Promise<void> {
     try {
+      await sampleRates();
       await registry.beat(info());
       const nodes = await registry.list();
+      lastNodes = nodes;
       lastBeatOk = Date.now();
       const alive = liveNodes(nodes, Date.now(), config.nodeTtlMs);
       known = new Map(nodes.map((n) => [n.id, n.incarnation]));

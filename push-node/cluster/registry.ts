@@ -13,6 +13,8 @@ export interface NodeInfo {
   at: number;
   sockets: number;
   users: number;
+  /** Recent message rates per second (absent from nodes of older versions). */
+  rates?: { published: number; delivered: number };
 }
 
 export interface NodeRegistry {

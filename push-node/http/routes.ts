@@ -10,6 +10,7 @@ import { LoginError, type Verifier } from "../auth/login.js";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
 import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
+import type { ClusterStatus } from "../cluster/status.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
 
 export interface RouteDeps {
@@ -24,6 +25,8 @@ export interface RouteDeps {
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   accepting: () => boolean;
   disconnectUsers: (users: string[]) => void;
+  /** The cluster as this node sees it (GET /v1/status): counts only. */
+  status: () => ClusterStatus;
 }
 
 const disconnectBody = z.strictObject({ users: z.array(userId).min(1).max(10_000) });
@@ -122,6 +125,7 @@ export function createRoutes(d: RouteDeps) {
     "/v1/login": { POST: login, OPTIONS: preflight },
     "/v1/publish": { POST: publish },
     "/v1/disconnect": { POST: disconnect },
+    "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { ...cors(req), "cache-control": "no-store" }) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {
       GET: (_req, res) => {
