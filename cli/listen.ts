@@ -45,7 +45,7 @@ export async function listenCommand(user: string | undefined, o: ListenOptions):
     }
   });
   client.on("state", (s) => {
-    if ((s as string) === "failed") {
+    if (s === "failed") {
       if (code === EXIT.OK) code = EXIT.REFUSED;
       stop();
     }

@@ -38,7 +38,8 @@ export function createRoutes(d: RouteDeps) {
     const origin = req.headers.origin;
     if (!origin) return {};
     const allowed = config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
-    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, vary: "Origin" } : {};
+    // on every answer, errors included, so that a browser can read the error code (and Retry-After)
+    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, "access-control-expose-headers": "Retry-After", vary: "Origin" } : {};
   };
 
   function requireKey(req: IncomingMessage): void {
@@ -70,7 +71,7 @@ export function createRoutes(d: RouteDeps) {
     }
     const { token, expiresAt } = await d.tokens.issue({ user, node: node.id });
     d.metrics.logins.inc({ result: "ok" });
-    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
+    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } });
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -123,9 +124,9 @@ export function createRoutes(d: RouteDeps) {
 
   const routes: Record<string, Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>> = {
     "/v1/login": { POST: login, OPTIONS: preflight },
-    "/v1/publish": { POST: publish },
-    "/v1/disconnect": { POST: disconnect },
-    "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { ...cors(req), "cache-control": "no-store" }) },
+    "/v1/publish": { POST: publish, OPTIONS: preflight },
+    "/v1/disconnect": { POST: disconnect, OPTIONS: preflight },
+    "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { "cache-control": "no-store" }) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {
       GET: (_req, res) => {
@@ -143,12 +144,13 @@ export function createRoutes(d: RouteDeps) {
   };
 
   function preflight(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(204, { ...cors(req), "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
+    res.writeHead(204, { "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
     res.end();
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
+    for (const [name, value] of Object.entries(cors(req))) res.setHeader(name, value);
     try {
       const route = routes[path];
       if (!route) throw new HttpError(404, "NOT_FOUND", `no route ${path}`);
