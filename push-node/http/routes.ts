@@ -9,9 +9,11 @@ import type { AffinityDocument } from "../affinity/document.js";
 import { LoginError, type Verifier } from "../auth/login.js";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
-import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
+import { PublishError, type Publisher, type PublishResult } from "../publisher.js";
 import type { ClusterStatus } from "../cluster/status.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
+import { openApiDocument } from "./openapi.js";
+import { disconnectRequest } from "./schemas.js";
 
 export interface RouteDeps {
   config: Config;
@@ -29,11 +31,11 @@ export interface RouteDeps {
   status: () => ClusterStatus;
 }
 
-const disconnectBody = z.strictObject({ users: z.array(userId).min(1).max(10_000) });
 
 export function createRoutes(d: RouteDeps) {
   const { config } = d;
   const keys = config.publishKeys.keys.map((k) => Buffer.from(k));
+  const openapi = openApiDocument(config.limits);
   const cors = (req: IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
     if (!origin) return {};
@@ -116,7 +118,7 @@ export function createRoutes(d: RouteDeps) {
 
   async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requireKey(req);
-    const parsed = disconnectBody.safeParse(await readJson(req, config.limits.maxBodyBytes));
+    const parsed = disconnectRequest.safeParse(await readJson(req, config.limits.maxBodyBytes));
     if (!parsed.success) throw new HttpError(400, "INVALID_BODY", z.prettifyError(parsed.error).replace(/\n/g, "; "));
     d.disconnectUsers(parsed.data.users);
     send(res, 202, { users: parsed.data.users.length });
@@ -127,6 +129,7 @@ export function createRoutes(d: RouteDeps) {
     "/v1/publish": { POST: publish, OPTIONS: preflight },
     "/v1/disconnect": { POST: disconnect, OPTIONS: preflight },
     "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { "cache-control": "no-store" }) },
+    "/openapi.json": { GET: (_req, res) => send(res, 200, openapi) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {
       GET: (_req, res) => {
