@@ -35,6 +35,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin/ ./bin/
+COPY demo/ ./demo/
 RUN ln -s /app/bin/herald.js /usr/local/bin/herald
 USER 10001:10001
 # push-node: HTTP + Socket.IO on PORT (8080 in a PushCluster); operator: metrics on METRICS_PORT (8081)

@@ -4,6 +4,7 @@
 import { build } from "rolldown";
 
 const input = new URL("./index.ts", import.meta.url).pathname;
-const dir = new URL("./dist/", import.meta.url).pathname;
+// `node bundle.mjs [OUTDIR]`: OUTDIR defaults to client/dist (the package); the server's build puts a copy in dist/browser for the demo page.
+const dir = process.argv[2] ? `${process.argv[2].replace(/\/$/, "")}/` : new URL("./dist/", import.meta.url).pathname;
 await build({ input, platform: "browser", output: { file: `${dir}herald-client.browser.js`, format: "esm", minify: true, sourcemap: true } });
 await build({ input, platform: "browser", output: { file: `${dir}herald-client.browser.iife.js`, format: "iife", name: "Herald", minify: true, sourcemap: true } });

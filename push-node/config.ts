@@ -42,6 +42,7 @@ const env = z
     HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
+    HERALD_DEMO_PAGE: bool.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   });
 
@@ -74,6 +75,8 @@ export interface Config {
   nodeTtlMs: number;
   shutdownGraceMs: number;
   corsOrigins: string[];
+  /** Serve the demo and status page at / (HERALD_DEMO_PAGE; on by default in embedded mode). */
+  demoPage: boolean;
   logLevel: string;
 }
 
@@ -175,6 +178,7 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     nodeTtlMs: c.HERALD_NODE_TTL_MS ?? c.HERALD_HEARTBEAT_MS * 3,
     shutdownGraceMs: c.HERALD_SHUTDOWN_GRACE_MS,
     corsOrigins: c.HERALD_CORS_ORIGINS,
+    demoPage: c.HERALD_DEMO_PAGE ?? embedded,
     logLevel: c.LOG_LEVEL,
   };
   return { config, problems };

@@ -13,6 +13,7 @@ import { PublishError, type Publisher, type PublishResult } from "../publisher.j
 import type { ClusterStatus } from "../cluster/status.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
 import { openApiDocument } from "./openapi.js";
+import { demoRoutes } from "./demo.js";
 import { disconnectRequest } from "./schemas.js";
 
 export interface RouteDeps {
@@ -129,6 +130,7 @@ export function createRoutes(d: RouteDeps) {
     "/v1/publish": { POST: publish, OPTIONS: preflight },
     "/v1/disconnect": { POST: disconnect, OPTIONS: preflight },
     "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { "cache-control": "no-store" }) },
+    ...(config.demoPage ? demoRoutes() : {}),
     "/openapi.json": { GET: (_req, res) => send(res, 200, openapi) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {

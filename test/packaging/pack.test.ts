@@ -12,7 +12,7 @@ import { ROOT } from "../helpers/push-node.js";
 import { freePort, until } from "../helpers/ports.js";
 
 const run = promisify(execFile);
-const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.md", "cli.ts", "cli", "bin", "crds", "push-node", "operator", "client", "simulator"];
+const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.md", "cli.ts", "cli", "bin", "crds", "demo", "push-node", "operator", "client", "simulator"];
 let work: string;
 let tarballs: { server: string; client: string };
 let app: string;
