@@ -74,17 +74,17 @@ describe("the Python client of docs/clients.md", () => {
   it("stops for good on a 400, with the server's code", async () => {
     // a ticket-mode node answers the example's {"userId"} body with 400 INVALID_LOGIN
     const ticketNode = await startNode({ HERALD_AUTH_MODE: "ticket", HERALD_TICKET_SECRET: "python-test-ticket-secret-0123456789abcdef" });
-    const bad = spawn(PYTHON, [script, ticketNode.url, "someone"], { stdio: ["ignore", "pipe", "pipe"] });
-    const stopped = new Promise((r) => bad.once("exit", r));
-    afterAll(async () => {
-      if (bad.exitCode === null) bad.kill();
-      await stopped;
+    let bad: ReturnType<typeof spawn> | null = null;
+    try {
+      bad = spawn(PYTHON, [script, ticketNode.url, "someone"], { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      bad.stderr!.on("data", (d) => (err += d));
+      const code = await new Promise<number | null>((r) => bad!.once("exit", r));
+      expect(code).toBe(1);
+      expect(err).toMatch(/login refused for good \(400 INVALID_LOGIN\)/);
+    } finally {
+      if (bad && bad.exitCode === null) bad.kill();
       await ticketNode.stop();
-    });
-    let err = "";
-    bad.stderr!.on("data", (d) => (err += d));
-    const code = await new Promise<number | null>((r) => bad.once("exit", r));
-    expect(code).toBe(1);
-    expect(err).toMatch(/login refused for good \(400 INVALID_LOGIN\)/);
+    }
   });
 });
