@@ -65,9 +65,15 @@ export const META_TTL_FACTOR = 4;
 
 /** Compares two inbox offsets ("<ms>-<seq>"). Pure. */
 export function compareOffsets(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  if (am.length !== bm.length) return am.length - bm.length;
-  if (am !== bm) return am < bm ? -1 : 1;
-  return Number(as) - Number(bs);
+  // Called several times per delivered message: no split, no array.
+  const ad = a.indexOf("-");
+  const bd = b.indexOf("-");
+  const al = ad === -1 ? a.length : ad;
+  const bl = bd === -1 ? b.length : bd;
+  if (al !== bl) return al - bl;
+  for (let i = 0; i < al; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return (ad === -1 ? 0 : Number(a.slice(ad + 1))) - (bd === -1 ? 0 : Number(b.slice(bd + 1)));
 }
