@@ -137,8 +137,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
 
   async function heartbeat(): Promise<void> {
     try {
-      await registry.beat(info());
-      const nodes = await registry.list();
+      // Written and read in one round trip (pipelined on one connection, so the read sees the write).
+      const [, nodes] = await Promise.all([registry.beat(info()), registry.list()]);
       lastBeatOk = Date.now();
       const alive = liveNodes(nodes, Date.now(), config.nodeTtlMs);
       known = new Map(nodes.map((n) => [n.id, n.incarnation]));

@@ -65,6 +65,8 @@ export interface ChannelDeps {
 
 export class ChannelServer {
   private readonly links = new Map<string, Link>();
+  /** Open sockets (the heartbeat reports it every second: counted, not summed over the links). */
+  private sockets = 0;
   private readonly d: ChannelDeps;
   private readonly deliveredLive: { inc(n?: number): void };
   private readonly deliveredReplay: { inc(n?: number): void };
@@ -90,9 +92,7 @@ export class ChannelServer {
     return this.links.size;
   }
   get socketCount(): number {
-    let n = 0;
-    for (const l of this.links.values()) n += l.sockets.size;
-    return n;
+    return this.sockets;
   }
   users(): IterableIterator<string> {
     return this.links.keys();
@@ -195,6 +195,7 @@ export class ChannelServer {
     const state: SocketState = { user, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
+    this.sockets++;
     void socket.join(`u:${user}`);
     this.d.metrics.sockets.inc();
     socket.on("disconnect", () => this.disconnected(socket, state, link));
@@ -373,6 +374,7 @@ export class ChannelServer {
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
+    this.sockets--;
     this.release(state.user, link);
   }
 
