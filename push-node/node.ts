@@ -24,6 +24,9 @@ import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
 
+/** The adapter event that carries POST /v1/disconnect to the other nodes. */
+const DISCONNECT_USERS = "herald:disconnect-users";
+
 export interface PushNode {
   url: string;
   port: number;
@@ -85,6 +88,15 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
 
   const findNode = (id: string) => affinity.current()?.nodes.find((n) => n.id === id) ?? null;
   const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
+  // POST /v1/disconnect: this node closes its users' sockets and tells the others through the adapter
+  // (rare, cluster-wide), so that no socket needs a room of its own for it.
+  io.of("/").on(DISCONNECT_USERS, (users: unknown) => {
+    if (Array.isArray(users)) channel.disconnectUsers(users.filter((u): u is string => typeof u === "string"));
+  });
+  const disconnectUsers = (users: string[]) => {
+    channel.disconnectUsers(users);
+    if (redis) io.serverSideEmit(DISCONNECT_USERS, users);
+  };
   // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
   redis?.on("ready", () => void channel.reattach());
 
@@ -117,7 +129,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     liveNodeIds: () => live,
     readiness,
     accepting: () => !shuttingDown,
-    disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    disconnectUsers,
   });
   http.on("request", (req, res) => {
     if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests

@@ -1,6 +1,7 @@
 // Claims 1, 3 and 4 on the node: the Socket.IO server. It checks each handshake's access token before it
 // records the user as connected (second user information), and hands each message it receives to the
 // sockets of the addressees it holds (the comparison and push modules), in inbox order.
+import { ServerResponse } from "node:http";
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -23,6 +24,7 @@ export type ReloginReason = "shutdown" | "draining" | "reassigned";
 
 interface SocketState {
   user: string;
+  link: Link;
   device: string | null;
   /** The latest ack not yet written. */
   ack: Position | null;
@@ -73,14 +75,36 @@ export class ChannelServer {
   /** Sockets with an ack not yet written; one timer writes them all every ACK_FLUSH_MS. */
   private readonly pendingAcks = new Set<SocketState>();
   private ackTimer: NodeJS.Timeout | null = null;
+  /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
+  private readonly onDisconnect: (this: Socket) => void;
+  private readonly onAck: (this: Socket, p: unknown, done?: unknown) => void;
 
   constructor(deps: ChannelDeps) {
     this.d = deps;
     this.deliveredLive = deps.metrics.delivered.labels({ mode: "live" });
     this.deliveredReplay = deps.metrics.delivered.labels({ mode: "replay" });
+    const server = this;
+    this.onDisconnect = function () {
+      server.disconnected(this, this.data as SocketState);
+    };
+    // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
+    // the same read as the client's disconnect, so a client sends its last ack this way before closing.
+    this.onAck = function (p, done) {
+      server.acked(this.data as SocketState, p);
+      if (typeof done === "function") done();
+    };
     const { io } = deps;
-    // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning).
-    io.engine.on("connection", (raw: { request: unknown }) => {
+    // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning). Engine.IO also keeps
+    // it through the response object it gives middlewares on a WebSocket upgrade (a "close" listener on the TCP
+    // socket holds that object), so the handshake's response lets go of it too once the connection is made.
+    const upgrades = new WeakMap<object, { req: unknown }>();
+    io.engine.use((req: object, res: { req?: unknown }, next: () => void) => {
+      if (!(res instanceof ServerResponse)) upgrades.set(req, res as { req: unknown });
+      next();
+    });
+    io.engine.on("connection", (raw: { request: object | null }) => {
+      const res = raw.request && upgrades.get(raw.request);
+      if (res) res.req = null;
       raw.request = null;
     });
     io.use((socket, next) => void this.handshake(socket).then(() => next(), (err: Error) => next(err)));
@@ -96,6 +120,20 @@ export class ChannelServer {
   }
   users(): IterableIterator<string> {
     return this.links.keys();
+  }
+
+  /** Closes every socket of these users held here (POST /v1/disconnect reaches the other nodes through the adapter). */
+  disconnectUsers(users: Iterable<string>): number {
+    let n = 0;
+    for (const user of users) {
+      const link = this.links.get(user);
+      if (!link) continue;
+      for (const s of [...link.sockets]) {
+        s.disconnect(true);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Asks every socket of these users (or all, when users is undefined) to log in again. */
@@ -131,6 +169,7 @@ export class ChannelServer {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const checked = this.d.tokens.check(auth.token);
     if (!checked.ok) throw fail(checked.code, checked.message);
+    delete auth.token; // Socket.IO keeps the handshake for the socket's life; the token is not needed after this check
     if (checked.claims.node !== this.d.nodeId) {
       const node = this.d.findNode(checked.claims.node);
       throw fail("WRONG_NODE", `this token is for node ${checked.claims.node}`, { node: node ? { id: node.id, url: node.url, path: node.path } : null });
@@ -192,19 +231,13 @@ export class ChannelServer {
       hold.settled = true;
       link.pending--;
     }
-    const state: SocketState = { user, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
+    const state: SocketState = { user, link, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
     this.sockets++;
-    void socket.join(`u:${user}`);
     this.d.metrics.sockets.inc();
-    socket.on("disconnect", () => this.disconnected(socket, state, link));
-    // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
-    // the same read as the client's disconnect, so a client sends its last ack this way before closing.
-    socket.on("ack", (p: unknown, done?: unknown) => {
-      this.acked(state, p);
-      if (typeof done === "function") done();
-    });
+    socket.on("disconnect", this.onDisconnect);
+    socket.on("ack", this.onAck);
     void this.start(socket, state, link, position).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
       socket.disconnect(true);
@@ -370,7 +403,8 @@ export class ChannelServer {
     this.d.store.ack(state.user, state.device, ack).catch((err: Error) => this.d.log.warn({ err: err.message }, "could not store an ack"));
   }
 
-  private disconnected(socket: Socket, state: SocketState, link: Link): void {
+  private disconnected(socket: Socket, state: SocketState): void {
+    const link = state.link;
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
