@@ -4,8 +4,9 @@ export interface SearchOptions {
   start: number;
   max: number;
   capMs: number;
-  /** Stop bisecting when the interval is narrower than this fraction of the passing rate. */
+  /** Stop bisecting when the interval is narrower than this fraction of the passing rate, or than minStep. */
   resolution: number;
+  minStep: number;
   now?: () => number;
 }
 
@@ -40,7 +41,7 @@ export async function searchCeiling(probe: (rate: number) => Promise<boolean>, o
       break;
     }
   }
-  while (Number.isFinite(hi) && hi - lo > Math.max(1, lo * o.resolution) && now() < deadline) {
+  while (Number.isFinite(hi) && hi - lo > Math.max(1, o.minStep, lo * o.resolution) && now() < deadline) {
     const mid = Math.round((lo + hi) / 2);
     if (await test(mid)) lo = mid;
     else hi = mid;

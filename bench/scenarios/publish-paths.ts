@@ -37,6 +37,7 @@ export async function publishPaths(o: Options): Promise<ScenarioResult> {
     { key: `${p.path}.p99`, label: `${p.label}: latency p99 ms`, digits: 1 },
     { key: `${p.path}.cpu.servers`, label: `${p.label}: CPU % servers`, digits: 1 },
     { key: `${p.path}.cpuMsPerMsg`, label: `${p.label}: server CPU ms / msg`, digits: 3 },
+    { key: `${p.path}.cpu.publisher`, label: `${p.label}: CPU % publisher (the library publishes in it)`, digits: 1 },
   ]);
   return {
     notes: [

@@ -26,7 +26,7 @@ export async function sweep(o: Options): Promise<ScenarioResult> {
           else await sleep(1000); // let a backlog clear before the next probe
           return pass;
         },
-        { start: o.quick ? 100 : 1000, max: 128_000, capMs: o.capMs, resolution: 0.1 },
+        { start: o.quick ? 100 : 1000, max: 128_000, capMs: o.capMs, resolution: 0.1, minStep: o.quick ? 10 : 50 },
       );
       return { ceiling: r.ceiling, failedAt: r.failedAt, probes: r.probes.length, capped: r.cappedByTime ? 1 : 0, p99: atCeiling.p99 ?? NaN, serverCpu: atCeiling["cpu.servers"] ?? NaN };
     } finally {
