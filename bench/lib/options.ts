@@ -42,7 +42,7 @@ scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its netw
   --duration S        measured seconds                                          [10]
   --warmup S          seconds of traffic before the measured window             [3]
   --workers N         client worker processes                                   [4, more for big sizes]
-  --cap S             sweep: time limit of one search                           [50]
+  --cap S             sweep: time limit of one search                           [40]
   --conns A,B         connections: sizes on one node                            [10000,19000]
   --big               connections: also 100,000 users across 6 nodes
   --burst N           connections: N connections opened at once in a network namespace (0 = none) [15000]
@@ -88,9 +88,9 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
   const quick = !!values.quick;
   const systems = (values.systems ?? "plain,herald").split(",").map((s) => s.trim()) as SystemName[];
   for (const s of systems) if (s !== "plain" && s !== "herald") throw new UsageError(`--systems takes plain and/or herald, got "${s}"`);
-  const conns = (values.conns ?? (quick ? "200,300" : "10000,19000")).split(",").map((x) => num("conns", x, 0, 1));
+  const conns = (values.conns ?? (quick ? "100,150" : "10000,19000")).split(",").map((x) => num("conns", x, 0, 1));
   if (conns.length !== 2 || conns[0]! >= conns[1]!) throw new UsageError("--conns takes two increasing sizes, e.g. 10000,19000");
-  const clients = num("clients", values.clients, quick ? 200 : 2000, 1);
+  const clients = num("clients", values.clients, quick ? 100 : 2000, 1);
   return {
     scenario,
     runs: num("runs", values.runs, 3, 1),
@@ -100,14 +100,14 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
     systems,
     k: num("k", values.k, 2, 1),
     clients,
-    rate: num("rate", values.rate, quick ? 200 : scenario === "scale-out" ? 1000 : 2000, 1),
+    rate: num("rate", values.rate, quick ? 100 : scenario === "scale-out" ? 1000 : 2000, 1),
     durationMs: num("duration", values.duration, quick ? 1 : 10, 0.5) * 1000,
     warmupMs: num("warmup", values.warmup, quick ? 0.5 : 3, 0) * 1000,
     workers: num("workers", values.workers, quick ? 2 : 4, 1),
-    capMs: num("cap", values.cap, quick ? 12 : 50, 1) * 1000,
+    capMs: num("cap", values.cap, quick ? 6 : 40, 1) * 1000,
     conns: [conns[0]!, conns[1]!],
     big: !!values.big,
-    burst: num("burst", values.burst, quick ? (scenario === "burst" ? 300 : 0) : 15_000, 0),
+    burst: num("burst", values.burst, quick ? (scenario === "burst" ? 100 : 0) : 15_000, 0),
     backlog: values.backlog === undefined ? undefined : num("backlog", values.backlog, 0, 1),
     connectConcurrency: num("concurrency", values.concurrency, quick ? 50 : 100, 1),
   };

@@ -52,19 +52,26 @@ export class Session {
   ) {}
 
   static async start(system: SystemName, o: SessionOptions): Promise<Session> {
-    const cluster = await startCluster(system, o);
-    const workers: Rpc[] = [];
-    let publisher: Rpc | undefined;
+    // The load processes start while the cluster does.
+    const workers = Array.from({ length: o.workers }, () => rpcTo(forkTracked(join(BENCH_DIST, "client-worker.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] })));
+    const publisher = rpcTo(forkTracked(join(BENCH_DIST, "publisher.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
+    const load = [...workers, publisher];
+    let cluster: Cluster;
     try {
-      for (let w = 0; w < o.workers; w++) {
-        const rpc = rpcTo(forkTracked(join(BENCH_DIST, "client-worker.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
-        workers.push(rpc);
-        const addresses = SOURCE_ADDRESSES.map((_, i) => SOURCE_ADDRESSES[(i + w * 4) % SOURCE_ADDRESSES.length]!);
-        await rpc.call("setup", { system, entries: cluster.nodes.map((n) => n.url), ticketSecret: TICKET_SECRET, addresses });
-      }
-      publisher = rpcTo(forkTracked(join(BENCH_DIST, "publisher.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
+      cluster = await startCluster(system, o);
     } catch (err) {
-      for (const w of workers) await stopProcess(w.proc);
+      await Promise.all(load.map((p) => stopProcess(p.proc)));
+      throw err;
+    }
+    try {
+      await Promise.all(
+        workers.map((rpc, w) => {
+          const addresses = SOURCE_ADDRESSES.map((_, i) => SOURCE_ADDRESSES[(i + w * 4) % SOURCE_ADDRESSES.length]!);
+          return rpc.call("setup", { system, entries: cluster.nodes.map((n) => n.url), ticketSecret: TICKET_SECRET, addresses });
+        }),
+      );
+    } catch (err) {
+      await Promise.all(load.map((p) => stopProcess(p.proc)));
       await cluster.stop();
       throw err;
     }

@@ -32,7 +32,7 @@ export async function burst(o: Options): Promise<ScenarioResult> {
   });
   return {
     notes: [
-      `burst: ${n} connections opened at once against one node, tokens fetched beforehand over keep-alive, inside a network namespace: net.core.somaxconn=${somaxconn} there (the host has ${host}); the listen backlog is min(the server's backlog, somaxconn)`,
+      `burst: ${n} connections opened at once against one node, tokens fetched beforehand over keep-alive, inside a network namespace: net.core.somaxconn=${somaxconn} there (the host has ${host}); the listen backlog is min(the server's backlog, somaxconn): ${o.backlog ? `${o.backlog} for both systems` : "plain 4096; Herald its HERALD_LISTEN_BACKLOG default (4096; Node's 511 in builds before that setting)"}`,
       ...failures,
     ],
     settings,

@@ -10,7 +10,8 @@ export interface ScenarioResult {
   sections: Section[];
 }
 
-export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const began = performance.now();
+export const log = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
 
 /** Runs `once` for run 1 of every system, then run 2 …, so that both see the same drift of the machine. */
 export async function repeat(o: Options, once: (system: SystemName, run: number) => Promise<Metrics>): Promise<Partial<Record<SystemName, Metrics[]>>> {

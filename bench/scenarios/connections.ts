@@ -30,7 +30,7 @@ export async function connections(o: Options): Promise<ScenarioResult> {
       await sleep(settleMs);
       const rss2 = s.serverRss()[0]!;
       if (a.failed + b.failed) log(`  failed connects: ${JSON.stringify({ ...a.codes, ...b.codes })}`);
-      const m = { rate: (a.ok / a.ms) * 1000, failed: a.failed + b.failed, rss0: rss0 / 2 ** 20, kb1: (rss1 - rss0) / a.ok / 1024, kb2: (rss2 - rss0) / (a.ok + b.ok) / 1024 };
+      const m = { connected: a.ok + b.ok, rate: (a.ok / a.ms) * 1000, failed: a.failed + b.failed, rss0: rss0 / 2 ** 20, kb1: (rss1 - rss0) / a.ok / 1024, kb2: (rss2 - rss0) / (a.ok + b.ok) / 1024 };
       log(`  ${m.rate.toFixed(0)} conns/s; ${m.kb1.toFixed(1)} KB/conn at ${n1}, ${m.kb2.toFixed(1)} KB/conn at ${n2}`);
       return m;
     } finally {
@@ -41,6 +41,7 @@ export async function connections(o: Options): Promise<ScenarioResult> {
     {
       title: "connections, one node",
       rows: [
+        { key: "connected", label: "connected", digits: 0 },
         { key: "rate", label: `connection + login rate, first ${n1} (conns/s)`, digits: 0 },
         { key: "kb1", label: `RSS per idle connection at ${n1} (KB)`, digits: 1 },
         { key: "kb2", label: `RSS per idle connection at ${n2} (KB)`, digits: 1 },

@@ -9,8 +9,10 @@ export async function steady(o: Options): Promise<ScenarioResult> {
     const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog });
     try {
       settingsOf(settings, system, s.cluster.settings);
+      log(`  started ${o.k} nodes, connecting ${o.clients} clients`);
       const c = await s.connect(0, o.clients, o.connectConcurrency);
       if (c.failed) log(`  ${c.failed} of ${o.clients} clients failed to connect: ${JSON.stringify(c.codes)}`);
+      log(`  connected in ${(c.ms / 1000).toFixed(1)} s; publishing`);
       const m = await s.traffic({ path: "single", rate: o.rate, warmupMs: o.warmupMs, durationMs: o.durationMs, drainMs: 5000, users: o.clients });
       log(`  delivered ${m.deliveredPct!.toFixed(2)} %, p99 ${m.p99!.toFixed(1)} ms, servers ${m["cpu.servers"]?.toFixed(0)} % CPU`);
       return { ...m, connectFailed: c.failed };
