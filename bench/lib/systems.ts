@@ -1,7 +1,7 @@
 // The two systems under test, each on its own fresh redis-server: K plain Socket.IO nodes, or K Herald
 // push nodes started through Herald's real entry point (`node <heraldDir>/bin/herald.js push-node`).
 import type { ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,6 +68,7 @@ export interface ClusterOptions {
 }
 
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
+  if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
   const dir = mkdtempSync(join(tmpdir(), `herald-bench-${system}-`));
   const redis = await startRedis(dir);
   const ports: number[] = [];
@@ -85,19 +86,17 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       const backlog = String(o.backlog ?? 4096);
       settings["listen backlog"] = backlog;
       for (let i = 0; i < o.k; i++) {
-        const log = createWriteStream(join(dir, `node-${i}.log`));
+        const log = openSync(join(dir, `node-${i}.log`), "a");
         const proc = spawnTracked(process.execPath, [join(BENCH_DIST, "plain/node.js")], {
           env: { PATH: process.env.PATH ?? "", PORT: String(ports[i]), REDIS_URL: redis.url, PLAIN_NODES: urls.join(","), PLAIN_BACKLOG: backlog },
-          stdio: ["ignore", "pipe", "pipe"],
+          stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
-        proc.stdout!.pipe(log);
-        proc.stderr!.pipe(log);
+        closeSync(log);
         nodes.push({ name: `node-${i + 1}`, pid: proc.pid!, proc, url: urls[i]! });
       }
       for (const n of nodes) await until(async () => (await fetch(`${n.url}/healthz`)).ok, `plain ${n.name}`);
     } else {
       const entry = join(o.heraldDir, "bin/herald.js");
-      if (!existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not built: run \`npm ci && npm run build\` there`);
       const common: Record<string, string> = {
         REDIS_URL: redis.url,
         HERALD_AUTH_MODE: "ticket",
@@ -113,26 +112,26 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings.HERALD_NODE_ID = "push-1 … push-K";
       settings.HERALD_PUBLIC_URL = "http://127.0.0.1:<port>";
       for (let i = 0; i < o.k; i++) {
-        const log = createWriteStream(join(dir, `push-${i + 1}.log`));
+        const log = openSync(join(dir, `push-${i + 1}.log`), "a");
         const proc = spawnTracked(process.execPath, [entry, "push-node"], {
           env: { PATH: process.env.PATH ?? "", ...common, PORT: String(ports[i]), HERALD_NODE_ID: `push-${i + 1}`, HERALD_PUBLIC_URL: urls[i]! },
-          stdio: ["ignore", "pipe", "pipe"],
+          stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
-        proc.stdout!.pipe(log);
-        proc.stderr!.pipe(log);
+        closeSync(log);
         nodes.push({ name: `node-${i + 1}`, pid: proc.pid!, proc, url: urls[i]! });
       }
       for (const n of nodes) {
         await until(async () => {
-          if (n.proc.exitCode !== null) throw new Error(`${n.name} exited; see ${dir}`);
+          if (n.proc.exitCode !== null) throw new Error(`${n.name} exited (${n.proc.exitCode})`);
           return (await fetch(`${n.url}/readyz`)).status === 200;
         }, `Herald ${n.name} ready`);
       }
       await untilEveryNodeAssignsToAll(urls);
     }
   } catch (err) {
+    const logs = readdirSync(dir).filter((f) => f.endsWith(".log")).map((f) => `--- ${f}\n${readFileSync(join(dir, f), "utf8").slice(-2000)}`);
     await stop();
-    throw err;
+    throw new Error(`${(err as Error).message}\n${logs.join("\n")}`);
   }
   return { system, redis, nodes, settings, stop };
 }
