@@ -14,6 +14,8 @@ interface Setup {
   ticketSecret: string;
   /** Source addresses for the WebSockets, used round robin. */
   addresses: string[];
+  /** Herald: connect with a deviceId and acknowledge every message (as the client SDK does). */
+  acks?: boolean;
 }
 interface Target {
   url: string;
@@ -39,8 +41,9 @@ let seen = new Set<number>();
 
 const now = () => performance.timeOrigin + performance.now();
 
-function onMessage(m: any): void {
+function onMessage(this: Socket, m: any): void {
   const arrived = now();
+  if (setup.acks && setup.system === "herald" && m?.epoch) this.emit("ack", { epoch: m.epoch, offset: m.offset });
   const d = setup.system === "herald" ? m?.data : m;
   if (!d || typeof d.s !== "number" || typeof d.t !== "number") return;
   // One message goes to one user, held by one socket: a repeated seq is a duplicate delivery.
@@ -65,7 +68,9 @@ async function login(user: string): Promise<Target> {
   }
   const r = await postJson(`${entry}/v1/login`, { ticket: await ticket(user) }, agent);
   if (r.status !== 200) throw Object.assign(new Error(`login ${r.status} ${JSON.stringify(r.body)}`), { code: r.body?.error?.code ?? `LOGIN_${r.status}` });
-  return { url: r.body.node.url, path: r.body.node.path, auth: { token: r.body.token } };
+  const auth: Record<string, unknown> = { token: r.body.token };
+  if (setup.acks) auth.deviceId = `d-${user}`;
+  return { url: r.body.node.url, path: r.body.node.path, auth };
 }
 
 function errorCode(err: any): string {
@@ -82,7 +87,7 @@ function open(user: string, t: Target): Promise<void> {
   return new Promise((resolve, reject) => {
     s.once("connect", () => {
       sockets.set(user, s);
-      s.on("message", onMessage);
+      s.on("message", onMessage.bind(s));
       s.on("disconnect", (reason) => {
         if (reason !== "io client disconnect") disconnects++;
       });

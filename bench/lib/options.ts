@@ -27,6 +27,8 @@ export interface Options {
   burst: number;
   backlog?: number;
   connectConcurrency: number;
+  /** Herald clients connect with a deviceId and ack every message. */
+  acks: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- <scenario> [options]
@@ -47,7 +49,8 @@ scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its netw
   --big               connections: also 100,000 users across 6 nodes
   --burst N           connections: N connections opened at once in a network namespace (0 = none) [15000]
   --backlog N         listen backlog for both systems (HERALD_LISTEN_BACKLOG)   [Herald's default; plain 4096]
-  --concurrency N     logins+handshakes in flight while connecting              [100]`;
+  --concurrency N     logins+handshakes in flight while connecting              [100]
+  --acks              Herald clients connect with a deviceId and ack every message (what acks cost)`;
 
 export class UsageError extends Error {}
 
@@ -73,6 +76,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
       burst: { type: "string" },
       backlog: { type: "string" },
       concurrency: { type: "string" },
+      acks: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -110,5 +114,6 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
     burst: num("burst", values.burst, quick ? (scenario === "burst" ? 100 : 0) : 15_000, 0),
     backlog: values.backlog === undefined ? undefined : num("backlog", values.backlog, 0, 1),
     connectConcurrency: num("concurrency", values.concurrency, quick ? 50 : 100, 1),
+    acks: !!values.acks,
   };
 }

@@ -14,6 +14,8 @@ export const SOURCE_ADDRESSES = Array.from({ length: 32 }, (_, i) => `127.0.0.${
 
 export interface SessionOptions extends ClusterOptions {
   workers: number;
+  /** Herald clients connect with a deviceId and ack every message. */
+  acks?: boolean;
 }
 
 export interface ConnectResult {
@@ -67,7 +69,7 @@ export class Session {
       await Promise.all(
         workers.map((rpc, w) => {
           const addresses = SOURCE_ADDRESSES.map((_, i) => SOURCE_ADDRESSES[(i + w * 4) % SOURCE_ADDRESSES.length]!);
-          return rpc.call("setup", { system, entries: cluster.nodes.map((n) => n.url), ticketSecret: TICKET_SECRET, addresses });
+          return rpc.call("setup", { system, entries: cluster.nodes.map((n) => n.url), ticketSecret: TICKET_SECRET, addresses, acks: o.acks });
         }),
       );
     } catch (err) {
@@ -75,6 +77,7 @@ export class Session {
       await cluster.stop();
       throw err;
     }
+    if (o.acks && system === "herald") cluster.settings["clients"] = "deviceId, ack every message";
     return new Session(system, cluster, workers, publisher, o.heraldDir);
   }
 

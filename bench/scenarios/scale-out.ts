@@ -18,7 +18,7 @@ export async function scaleOut(o: Options): Promise<ScenarioResult> {
   const runs = await repeat(o, async (system) => {
     let m: Record<string, number> = {};
     for (const k of ks) {
-      const s = await Session.start(system, { k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog });
+      const s = await Session.start(system, { k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
       try {
         settingsOf(settings, system, s.cluster.settings);
         await s.connect(0, o.clients, o.connectConcurrency);
@@ -30,7 +30,7 @@ export async function scaleOut(o: Options): Promise<ScenarioResult> {
       }
     }
     m.ratio = m[`k${ks.at(-1)}.cpuMsPerMsg`]! / m["k1.cpuMsPerMsg"]!;
-    const s = await Session.start(system, { k: idleK, workers: 1, heraldDir: o.heraldDir, backlog: o.backlog });
+    const s = await Session.start(system, { k: idleK, workers: 1, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
     try {
       await new Promise((r) => setTimeout(r, o.quick ? 300 : 1000));
       const idle = await s.idleCpu(idleMs);
