@@ -14,7 +14,6 @@ COPY tsconfig.json cli.ts ./
 COPY push-node/ push-node/
 COPY operator/ operator/
 COPY client/ client/
-COPY simulator/ simulator/
 RUN npm run build
 
 # 2. Production dependencies only, on the runtime's base (no dependency has native code, checked by the test).
