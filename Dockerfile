@@ -11,6 +11,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json cli.ts ./
+COPY protocol/ protocol/
+COPY common/ common/
 COPY push-node/ push-node/
 COPY operator/ operator/
 COPY client/ client/

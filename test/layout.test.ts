@@ -20,7 +20,7 @@ export function importsOf(file: string, text: string): string[] {
   return specs.filter((s) => s.startsWith(".")).map((s) => relative(ROOT, resolve(ROOT, dirname(file), s)));
 }
 
-const topFolders = ["push-node", "operator", "client", "dev", "cli.ts"];
+const topFolders = ["protocol", "common", "push-node", "operator", "client", "dev", "cli.ts"];
 const edges = topFolders
   .flatMap((top) => (top.endsWith(".ts") ? [top] : sources(top)))
   .flatMap((file) => importsOf(file, readFileSync(join(ROOT, file), "utf8")).map((to) => ({ from: file, to })));
@@ -36,7 +36,16 @@ describe("layout rules", () => {
     expect(edges.filter((e) => inside(e.to, "dev") && !inside(e.from, "dev"))).toEqual([]);
   });
 
-  it("the client SDK takes nothing from the push node, the operator or dev/", () => {
-    expect(edges.filter((e) => inside(e.from, "client") && ["push-node", "operator", "dev"].some((f) => inside(e.to, f)))).toEqual([]);
+  it("the client SDK takes only protocol/", () => {
+    expect(edges.filter((e) => inside(e.from, "client") && !inside(e.to, "client") && !inside(e.to, "protocol"))).toEqual([]);
+  });
+
+  it("the operator takes nothing from the push node (shared pieces live in protocol/ and common/)", () => {
+    expect(edges.filter((e) => inside(e.from, "operator") && inside(e.to, "push-node"))).toEqual([]);
+  });
+
+  it("protocol/ imports nothing of ours; common/ only protocol/", () => {
+    expect(edges.filter((e) => inside(e.from, "protocol") && !inside(e.to, "protocol"))).toEqual([]);
+    expect(edges.filter((e) => inside(e.from, "common") && !inside(e.to, "common") && !inside(e.to, "protocol"))).toEqual([]);
   });
 });

@@ -4,9 +4,9 @@ import { EventEmitter } from "node:events";
 import { readFile, stat } from "node:fs/promises";
 import { unwatchFile, watchFile } from "node:fs";
 import type { Logger } from "pino";
-import { parseAffinityDocument, type AffinityDocument } from "./document.js";
+import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
 import type { AffinitySourceConfig } from "../config.js";
-import type { NodeInfo } from "../cluster/registry.js";
+import type { NodeInfo } from "../../protocol/nodes.js";
 
 export interface AffinitySource extends EventEmitter<{ change: [AffinityDocument] }> {
   current(): AffinityDocument | null;

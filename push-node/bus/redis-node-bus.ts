@@ -1,8 +1,8 @@
 // NodeBus over Redis streams: one stream per node (its own hash tag, so nodes spread over a cluster's
 // masters), read by that node alone with a blocking XREAD on a dedicated connection.
 import type { Logger } from "pino";
-import type { RedisClient } from "../redis.js";
-import { keys } from "../store/keys.js";
+import type { RedisClient } from "../../common/redis.js";
+import { keys } from "../../protocol/keys.js";
 import type { Envelope, NodeBus } from "./node-bus.js";
 
 const MAX_LEN = 100_000;
