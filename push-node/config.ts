@@ -11,6 +11,7 @@ const env = z
   .object({
     PORT: int(0, 65535).default(3000),
     HOST: z.string().min(1).default("0.0.0.0"),
+    HERALD_LISTEN_BACKLOG: int(1, 1_000_000).default(4096),
     HERALD_NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use letters, digits, '.', '_' or '-' (at most 63)").optional(),
     HERALD_PUBLIC_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
     HERALD_SOCKET_PATH: z.string().regex(/^\/[^\s?#]*$/, "must start with '/'").default("/socket.io"),
@@ -60,6 +61,8 @@ export type AffinitySourceConfig =
 export interface Config {
   port: number;
   host: string;
+  /** Pending-connection queue of the listening socket; the kernel caps it at net.core.somaxconn. */
+  listenBacklog: number;
   nodeId: string;
   publicUrl: string;
   socketPath: string;
@@ -133,6 +136,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
   return {
     port: v.PORT,
     host: v.HOST,
+    listenBacklog: v.HERALD_LISTEN_BACKLOG,
     nodeId,
     // "{node}" in either stands for the node id, so that one pod template serves every node of a StatefulSet.
     publicUrl: (v.HERALD_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),

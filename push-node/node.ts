@@ -166,7 +166,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
-    http.listen(config.port, config.host, () => resolve());
+    http.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
   log.info({ port, host: config.host, publicUrl: config.publicUrl, path: config.socketPath, redis: config.redis?.mode ?? "embedded", auth: config.auth.mode }, "push node listening");

@@ -98,6 +98,13 @@ describe("configuration", () => {
     expect(c.publicUrl).toBe("https://push-3.push.example.com");
   });
 
+  it("takes a listen backlog, 4096 by default, and refuses one that is not a positive integer", () => {
+    expect(loadConfig({}).listenBacklog).toBe(4096);
+    expect(loadConfig({ HERALD_LISTEN_BACKLOG: "20000" }).listenBacklog).toBe(20000);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "0" })).toThrow(/HERALD_LISTEN_BACKLOG/);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "lots" })).toThrow(/HERALD_LISTEN_BACKLOG/);
+  });
+
   it("reads a full cluster configuration", () => {
     const c = loadConfig({
       REDIS_URL: "rediss://u:p@a:7000,rediss://b:7001",
