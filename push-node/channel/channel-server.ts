@@ -125,7 +125,7 @@ export class ChannelServer {
     };
     if (!this.d.accepting()) throw fail("NODE_UNAVAILABLE", "this node is shutting down; log in again");
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-    const checked = await this.d.tokens.check(auth.token);
+    const checked = this.d.tokens.check(auth.token);
     if (!checked.ok) throw fail(checked.code, checked.message);
     if (checked.claims.node !== this.d.nodeId) {
       const node = this.d.findNode(checked.claims.node);

@@ -65,7 +65,7 @@ export function createRoutes(d: RouteDeps) {
       d.metrics.logins.inc({ result: "unavailable" });
       throw new HttpError(503, "NO_NODE_AVAILABLE", "no push node is active and alive to take this user; try again shortly");
     }
-    const { token, expiresAt } = await d.tokens.issue({ user, node: node.id });
+    const { token, expiresAt } = d.tokens.issue({ user, node: node.id });
     d.metrics.logins.inc({ result: "ok" });
     send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
   }
