@@ -1,6 +1,7 @@
 // Environment → one validated, typed Config. Every variable is documented in the README.
 import { hostname } from "node:os";
 import { z } from "zod";
+import type { RedisConfig } from "../common/redis.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -51,7 +52,6 @@ const env = z
     if (v.HERALD_AFFINITY_FILE && v.HERALD_AFFINITY_CONFIGMAP) ctx.issues.push({ code: "custom", path: ["HERALD_AFFINITY_CONFIGMAP"], message: "set either HERALD_AFFINITY_FILE or HERALD_AFFINITY_CONFIGMAP, not both", input: v.HERALD_AFFINITY_CONFIGMAP });
   });
 
-export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
 export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
 export type AffinitySourceConfig =
   | { kind: "auto" }

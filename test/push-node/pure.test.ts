@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { giveUp, newOrder, offer } from "../../push-node/channel/live-order.js";
 import { resumeFrom } from "../../push-node/channel/resume.js";
 import { newIncarnation, presenceIsCurrent } from "../../push-node/cluster/incarnation.js";
-import { compareOffsets } from "../../push-node/store/user-store.js";
+import { compareOffsets } from "../../protocol/positions.js";
 import { ConfigError, loadConfig } from "../../push-node/config.js";
 
 const m = (offset: string, prev: string, epoch = "e1") => ({ epoch, offset, prev, item: offset });
