@@ -148,6 +148,23 @@ serve({
     prefetched.clear();
     return r;
   },
+  /** One login, then `sockets` connections with its token (a greedy client). */
+  async connectSame(a: { user: string; sockets: number }) {
+    const target = await login(a.user);
+    const started = performance.now();
+    const codes: Record<string, number> = {};
+    let ok = 0;
+    for (let i = 0; i < a.sockets; i++) {
+      try {
+        await open(`${a.user}#${i}`, target);
+        ok++;
+      } catch (err) {
+        const c = errorCode(err);
+        codes[c] = (codes[c] ?? 0) + 1;
+      }
+    }
+    return { ok, failed: a.sockets - ok, codes, ms: performance.now() - started };
+  },
   count: (a: { from: number; to: number }) => ({ ...inWindow(a.from, a.to), total: stamps.length }),
   stats(a: { from: number; to: number; clear?: boolean }) {
     const lat: number[] = [];

@@ -16,6 +16,10 @@ export interface RunArgs {
   publishKey: string;
   /** Users u0 … u(users-1); targets are random, or each user once in turn when `each` is set. */
   users: number;
+  /** Or pick at random among these user ids. */
+  targets?: string[];
+  /** Pad each message's data with this many bytes. */
+  padBytes?: number;
   each?: boolean;
   /** Open loop at this rate (messages/s), or closed loop with `concurrency` requests in flight. */
   rate?: number;
@@ -37,6 +41,10 @@ interface Msg {
   user: string;
 }
 
+let pad: string | undefined;
+/** A message's data: its sequence number and stamp, and the padding asked for. */
+const data = (m: Msg) => (pad ? { s: m.s, t: m.t, p: pad } : { s: m.s, t: m.t });
+
 const now = () => performance.timeOrigin + performance.now();
 
 type Sender = (batch: Msg[]) => Promise<boolean[]>;
@@ -54,7 +62,7 @@ async function sender(a: RunArgs, agents: Agent[]): Promise<{ send: Sender; clos
     if (typeof mod.createPublisher !== "function") throw new Error(`${a.heraldDir} has no createPublisher`);
     const lib = await mod.createPublisher({ redisUrl: a.redisUrl, keyPrefix: "herald" });
     return {
-      send: (batch) => Promise.all(batch.map((m) => lib.publish({ to: [m.user], data: { s: m.s, t: m.t } }).then(() => true))),
+      send: (batch) => Promise.all(batch.map((m) => lib.publish({ to: [m.user], data: data(m) }).then(() => true))),
       close: () => lib.close(),
     };
   }
@@ -63,7 +71,7 @@ async function sender(a: RunArgs, agents: Agent[]): Promise<{ send: Sender; clos
     return {
       async send(batch) {
         const { url, agent } = target();
-        const r = await postJson(`${url}/v1/publish`, { messages: batch.map((m) => ({ to: [m.user], data: { s: m.s, t: m.t } })) }, agent, auth);
+        const r = await postJson(`${url}/v1/publish`, { messages: batch.map((m) => ({ to: [m.user], data: data(m) })) }, agent, auth);
         if (r.status !== 202) throw Object.assign(new Error(`publish ${r.status}`), { code: r.body?.error?.code ?? `HTTP_${r.status}` });
         return (r.body.results as unknown[]).map((x: any) => typeof x?.id === "string");
       },
@@ -75,8 +83,8 @@ async function sender(a: RunArgs, agents: Agent[]): Promise<{ send: Sender; clos
       const { url, agent } = target();
       const r =
         a.system === "herald"
-          ? await postJson(`${url}/v1/publish`, { to: [m!.user], data: { s: m!.s, t: m!.t } }, agent, auth)
-          : await postJson(`${url}/publish`, { to: m!.user, data: { s: m!.s, t: m!.t } }, agent);
+          ? await postJson(`${url}/v1/publish`, { to: [m!.user], data: data(m!) }, agent, auth)
+          : await postJson(`${url}/publish`, { to: m!.user, data: data(m!) }, agent);
       if (r.status !== 202) throw Object.assign(new Error(`publish ${r.status}`), { code: r.body?.error?.code ?? `HTTP_${r.status}` });
       return [true];
     },
@@ -85,6 +93,7 @@ async function sender(a: RunArgs, agents: Agent[]): Promise<{ send: Sender; clos
 }
 
 async function run(a: RunArgs) {
+  pad = a.padBytes ? "x".repeat(a.padBytes) : undefined;
   const agents = a.entries.map(() => keepAliveAgent(a.maxSockets));
   const { send, close } = await sender(a, agents);
   const batchSize = a.path === "batch" ? a.batchSize : 1;
@@ -96,7 +105,8 @@ async function run(a: RunArgs) {
   const errors: Record<string, number> = {};
   const make = (t: number): Msg => {
     const i = a.each ? (seq - a.seqStart) % a.users : Math.floor(Math.random() * a.users);
-    const m = { s: seq++, t, user: `u${i}` };
+    const user = a.targets ? a.targets[Math.floor(Math.random() * a.targets.length)]! : `u${i}`;
+    const m: Msg = { s: seq++, t, user };
     c.offered++;
     if (t >= from && t < to) c.offeredInWindow++;
     return m;

@@ -81,6 +81,47 @@ export class Session {
     return new Session(system, cluster, workers, publisher, o.heraldDir);
   }
 
+  private readonly extras: Rpc[] = [];
+
+  /** Another client worker, outside the measured groups (e.g. one to pause). */
+  async addWorker(): Promise<Rpc> {
+    const rpc = rpcTo(forkTracked(join(BENCH_DIST, "client-worker.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
+    this.extras.push(rpc);
+    await rpc.call("setup", { system: this.system, entries: this.cluster.nodes.map((n) => n.url), ticketSecret: TICKET_SECRET, addresses: SOURCE_ADDRESSES.slice().reverse() });
+    return rpc;
+  }
+
+  /** Another publisher, outside the measured groups; run() it with publishArgs(). */
+  addPublisher(): Rpc {
+    const rpc = rpcTo(forkTracked(join(BENCH_DIST, "publisher.js"), [], { stdio: ["ignore", "ignore", "inherit", "ipc"] }));
+    this.extras.push(rpc);
+    return rpc;
+  }
+
+  publishArgs(o: TrafficOptions, extra: Partial<RunArgs> = {}): RunArgs {
+    const seqStart = this.seq;
+    this.seq += 10_000_000; // a range of its own
+    return {
+      system: this.system,
+      path: o.path,
+      entries: this.cluster.nodes.map((n) => n.url),
+      publishKey: PUBLISH_KEY,
+      users: o.users,
+      each: o.each,
+      rate: o.rate,
+      concurrency: o.concurrency,
+      batchSize: o.batchSize ?? 50,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      seqStart,
+      drainMs: o.drainMs,
+      redisUrl: this.cluster.redis.url,
+      heraldDir: this.heraldDir,
+      maxSockets: o.maxSockets ?? 32,
+      ...extra,
+    };
+  }
+
   /** Users [from, to) log in and connect, spread evenly over the workers; `concurrency` in flight in total. */
   async connect(from: number, to: number, concurrency: number, cmd: "connect" | "login" = "connect"): Promise<ConnectResult> {
     const started = performance.now();
@@ -137,26 +178,9 @@ export class Session {
       else [cpu1, t1] = [sampleCpu(pids), performance.now()];
     };
     const unlisten = this.publisher.onEvent(onWindow);
-    const args: RunArgs = {
-      system: this.system,
-      path: o.path,
-      entries: this.cluster.nodes.map((n) => n.url),
-      publishKey: PUBLISH_KEY,
-      users: o.users,
-      each: o.each,
-      rate: o.rate,
-      concurrency: o.concurrency,
-      batchSize: o.batchSize ?? 50,
-      warmupMs: o.warmupMs,
-      durationMs: o.durationMs,
-      seqStart: this.seq,
-      drainMs: o.drainMs,
-      redisUrl: this.cluster.redis.url,
-      heraldDir: this.heraldDir,
-      maxSockets: o.maxSockets ?? 32,
-    };
+    const args: RunArgs = { ...this.publishArgs(o), seqStart: this.seq };
     const r = await this.publisher.call("run", args).finally(unlisten);
-    this.seq = r.nextSeq;
+    this.seq = Math.max(this.seq, r.nextSeq);
     // Deliveries still on their way: wait while the count grows, up to drainMs.
     const deadline = Date.now() + o.drainMs;
     let last = -1;
@@ -203,8 +227,9 @@ export class Session {
   }
 
   async stop(): Promise<void> {
+    for (const x of this.extras) x.proc.kill("SIGCONT"); // a paused worker must run to exit
     await Promise.all(this.workers.map((w) => w.call("close").catch(() => {})));
-    await Promise.all([...this.workers.map((w) => stopProcess(w.proc)), stopProcess(this.publisher.proc)]);
+    await Promise.all([...this.workers, ...this.extras].map((w) => stopProcess(w.proc)).concat(stopProcess(this.publisher.proc)));
     await this.cluster.stop();
   }
 }

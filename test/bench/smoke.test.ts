@@ -122,4 +122,17 @@ describe("npm run bench (smoke, tiny sizes)", () => {
     for (const path of ["single.", "batch.", "library."]) expectTraffic(herald, path);
     expect(plain["batch.deliveredRate"]).toBeUndefined();
   }, 120_000);
+
+  it("abuse: with a stalled and a greedy client, the node keeps running and the others get their messages", async () => {
+    const r = await bench("abuse");
+    const { plain, herald } = both(r.sections[0]);
+    for (const m of [plain, herald]) {
+      expect(m.nodeAlive).toBe(1);
+      expect(m.slowConnected).toBe(1);
+      expect(m.greedyConnected! + m.greedyRefused!).toBe(20);
+      expect(Number.isFinite(m.rssGrowth)).toBe(true);
+      expect(m.received).toBeGreaterThan(0);
+    }
+    expect(r.notes.join("\n")).toMatch(/bound: node RSS growth ≤/);
+  }, 120_000);
 });
