@@ -44,12 +44,8 @@ const env = z
     HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
+    HERALD_DEMO_PAGE: bool.optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  })
-  .check((ctx) => {
-    const v = ctx.value;
-    if (v.REDIS_MODE === "cluster" && !v.REDIS_URL) ctx.issues.push({ code: "custom", path: ["REDIS_URL"], message: "is required when REDIS_MODE=cluster", input: v.REDIS_URL });
-    if (v.HERALD_AFFINITY_FILE && v.HERALD_AFFINITY_CONFIGMAP) ctx.issues.push({ code: "custom", path: ["HERALD_AFFINITY_CONFIGMAP"], message: "set either HERALD_AFFINITY_FILE or HERALD_AFFINITY_CONFIGMAP, not both", input: v.HERALD_AFFINITY_CONFIGMAP });
   });
 
 export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
@@ -82,6 +78,8 @@ export interface Config {
   nodeTtlMs: number;
   shutdownGraceMs: number;
   corsOrigins: string[];
+  /** Serve the demo and status page at / (HERALD_DEMO_PAGE; on by default in embedded mode). */
+  demoPage: boolean;
   logLevel: string;
 }
 
@@ -91,71 +89,103 @@ export class ConfigError extends Error {
 
 const DEV_PUBLISH_KEY = "dev-publish-key";
 
+/** One thing wrong with the configuration: the variable, the value given (if any), and why. */
+export interface ConfigProblem {
+  variable: string;
+  value?: string;
+  message: string;
+}
+
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () => string = randomSecret): Config {
-  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = env.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? "environment");
-      return `  ${name}=${JSON.stringify(raw[name] ?? "")}: ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
-  }
-  const v = parsed.data;
-  const embedded = !v.REDIS_URL;
-  const fail = (name: string, message: string): never => {
-    throw new ConfigError(`invalid configuration:\n  ${name}: ${message}`);
-  };
+  const r = checkConfig(source, random);
+  if (!r.config) throw new ConfigError(formatProblems(r.problems));
+  return r.config;
+}
 
-  const authMode = v.HERALD_AUTH_MODE ?? (embedded ? "dev" : fail("HERALD_AUTH_MODE", "is required when REDIS_URL is set (ticket or webhook)"));
-  let auth: Config["auth"];
+export function formatProblems(problems: ConfigProblem[]): string {
+  const lines = problems.map((p) => `  ${p.variable}${p.value === undefined ? "" : `=${JSON.stringify(p.value)}`}: ${p.message}`);
+  return `invalid configuration:\n${lines.join("\n")}`;
+}
+
+/**
+ * Every problem at once: each variable is checked on its own, then the rules between variables run
+ * on whatever was valid, so one run of `herald check-config` lists all that needs fixing. Pure
+ * (the random source for a generated token secret is a parameter).
+ */
+export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () => string = randomSecret): { config: Config | null; problems: ConfigProblem[] } {
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>;
+  const problems: ConfigProblem[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(env.shape)) {
+    const parsed = (schema as z.ZodType).safeParse(raw[name]);
+    if (parsed.success) values[name] = parsed.data;
+    else for (const i of parsed.error.issues) problems.push({ variable: name, value: raw[name], message: i.message });
+  }
+  const v = values as Partial<z.output<typeof env>>;
+  const bad = new Set(problems.map((p) => p.variable));
+  const fail = (variable: string, message: string) => {
+    problems.push({ variable, message });
+  };
+  const embedded = !raw.REDIS_URL;
+
+  if (v.REDIS_MODE === "cluster" && !raw.REDIS_URL) fail("REDIS_URL", "is required when REDIS_MODE=cluster");
+  if (raw.HERALD_AFFINITY_FILE && raw.HERALD_AFFINITY_CONFIGMAP) fail("HERALD_AFFINITY_CONFIGMAP", "set either HERALD_AFFINITY_FILE or HERALD_AFFINITY_CONFIGMAP, not both");
+
+  let auth: Config["auth"] | null = null;
+  const authMode = v.HERALD_AUTH_MODE ?? (bad.has("HERALD_AUTH_MODE") ? null : embedded ? "dev" : null);
+  if (!authMode && !bad.has("HERALD_AUTH_MODE")) fail("HERALD_AUTH_MODE", "is required when REDIS_URL is set (ticket or webhook)");
   if (authMode === "dev") {
     if (!embedded) fail("HERALD_AUTH_MODE", "dev accepts any user and is only allowed in the embedded mode (without REDIS_URL)");
     auth = { mode: "dev" };
   } else if (authMode === "ticket") {
-    if (!v.HERALD_TICKET_SECRET && !v.HERALD_TICKET_JWKS_URL) fail("HERALD_TICKET_SECRET", "ticket mode needs HERALD_TICKET_SECRET (HS256) or HERALD_TICKET_JWKS_URL (RS256/ES256)");
+    if (!raw.HERALD_TICKET_SECRET && !raw.HERALD_TICKET_JWKS_URL) fail("HERALD_TICKET_SECRET", "ticket mode needs HERALD_TICKET_SECRET (HS256) or HERALD_TICKET_JWKS_URL (RS256/ES256)");
     auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE } };
-  } else {
-    if (!v.HERALD_WEBHOOK_URL) fail("HERALD_WEBHOOK_URL", "is required when HERALD_AUTH_MODE=webhook");
-    auth = { mode: "webhook", url: v.HERALD_WEBHOOK_URL!, timeoutMs: v.HERALD_WEBHOOK_TIMEOUT_MS };
+  } else if (authMode === "webhook") {
+    if (!raw.HERALD_WEBHOOK_URL) fail("HERALD_WEBHOOK_URL", "is required when HERALD_AUTH_MODE=webhook");
+    auth = { mode: "webhook", url: v.HERALD_WEBHOOK_URL!, timeoutMs: v.HERALD_WEBHOOK_TIMEOUT_MS! };
   }
 
-  if (!embedded && !v.HERALD_TOKEN_SECRET) fail("HERALD_TOKEN_SECRET", "is required when REDIS_URL is set: every node must verify the tokens the others issue");
-  if (!embedded && !v.HERALD_PUBLISH_KEYS?.length) fail("HERALD_PUBLISH_KEYS", "is required when REDIS_URL is set (comma-separated API keys for POST /v1/publish)");
+  if (!embedded && !raw.HERALD_TOKEN_SECRET) fail("HERALD_TOKEN_SECRET", "is required when REDIS_URL is set: every node must verify the tokens the others issue");
+  if (!embedded && !raw.HERALD_PUBLISH_KEYS?.trim()) fail("HERALD_PUBLISH_KEYS", "is required when REDIS_URL is set (comma-separated API keys for POST /v1/publish)");
 
   let affinity: AffinitySourceConfig = { kind: "auto" };
   if (v.HERALD_AFFINITY_FILE) affinity = { kind: "file", path: v.HERALD_AFFINITY_FILE };
   if (v.HERALD_AFFINITY_CONFIGMAP) {
     const [a, b] = v.HERALD_AFFINITY_CONFIGMAP.split("/");
-    const namespace = b ? a : v.POD_NAMESPACE ?? fail("POD_NAMESPACE", "is required when HERALD_AFFINITY_CONFIGMAP has no namespace");
-    affinity = { kind: "configmap", namespace: namespace!, name: b ?? a!, key: v.HERALD_AFFINITY_CONFIGMAP_KEY };
+    const namespace = b ? a : v.POD_NAMESPACE;
+    if (!namespace) fail("POD_NAMESPACE", "is required when HERALD_AFFINITY_CONFIGMAP has no namespace");
+    affinity = { kind: "configmap", namespace: namespace ?? "", name: b ?? a!, key: v.HERALD_AFFINITY_CONFIGMAP_KEY ?? "affinity.json" };
   }
+  if (problems.length || !auth) return { config: null, problems };
 
-  const nodeId = v.HERALD_NODE_ID ?? (embedded ? "node-1" : sanitizeHost(hostname()));
-  return {
-    port: v.PORT,
-    host: v.HOST,
-    listenBacklog: v.HERALD_LISTEN_BACKLOG,
+  const c = v as z.output<typeof env>;
+  const nodeId = c.HERALD_NODE_ID ?? (embedded ? "node-1" : sanitizeHost(hostname()));
+  const config: Config = {
+    port: c.PORT,
+    host: c.HOST,
+    listenBacklog: c.HERALD_LISTEN_BACKLOG,
     nodeId,
     // "{node}" in either stands for the node id, so that one pod template serves every node of a StatefulSet.
-    publicUrl: (v.HERALD_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),
-    socketPath: v.HERALD_SOCKET_PATH.replaceAll("{node}", nodeId),
-    redis: v.REDIS_URL ? { urls: v.REDIS_URL.split(",").map((s) => s.trim()).filter(Boolean), mode: v.REDIS_MODE, tlsCaFile: v.REDIS_TLS_CA_FILE } : null,
-    keyPrefix: v.HERALD_KEY_PREFIX,
+    publicUrl: (c.HERALD_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),
+    socketPath: c.HERALD_SOCKET_PATH.replaceAll("{node}", nodeId),
+    redis: c.REDIS_URL ? { urls: c.REDIS_URL.split(",").map((s) => s.trim()).filter(Boolean), mode: c.REDIS_MODE, tlsCaFile: c.REDIS_TLS_CA_FILE } : null,
+    keyPrefix: c.HERALD_KEY_PREFIX,
     auth,
-    token: { secret: v.HERALD_TOKEN_SECRET ?? random(), generated: !v.HERALD_TOKEN_SECRET, ttlSeconds: v.HERALD_TOKEN_TTL_SECONDS },
-    publishKeys: { keys: v.HERALD_PUBLISH_KEYS?.length ? v.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !v.HERALD_PUBLISH_KEYS?.length },
+    token: { secret: c.HERALD_TOKEN_SECRET ?? random(), generated: !c.HERALD_TOKEN_SECRET, ttlSeconds: c.HERALD_TOKEN_TTL_SECONDS },
+    publishKeys: { keys: c.HERALD_PUBLISH_KEYS?.length ? c.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !c.HERALD_PUBLISH_KEYS?.length },
     affinity,
-    limits: { maxPayloadBytes: v.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: v.HERALD_MAX_BODY_BYTES, maxRecipients: v.HERALD_MAX_RECIPIENTS, maxBatch: v.HERALD_MAX_BATCH },
-    idempotencyWindowMs: v.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
-    inbox: { ttlMs: v.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: v.HERALD_INBOX_MAX_LENGTH },
-    heartbeatMs: v.HERALD_HEARTBEAT_MS,
-    nodeTtlMs: v.HERALD_NODE_TTL_MS ?? v.HERALD_HEARTBEAT_MS * 3,
-    shutdownGraceMs: v.HERALD_SHUTDOWN_GRACE_MS,
-    corsOrigins: v.HERALD_CORS_ORIGINS,
-    logLevel: v.LOG_LEVEL,
+    limits: { maxPayloadBytes: c.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: c.HERALD_MAX_BODY_BYTES, maxRecipients: c.HERALD_MAX_RECIPIENTS, maxBatch: c.HERALD_MAX_BATCH },
+    idempotencyWindowMs: c.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
+    inbox: { ttlMs: c.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: c.HERALD_INBOX_MAX_LENGTH },
+    heartbeatMs: c.HERALD_HEARTBEAT_MS,
+    nodeTtlMs: c.HERALD_NODE_TTL_MS ?? c.HERALD_HEARTBEAT_MS * 3,
+    shutdownGraceMs: c.HERALD_SHUTDOWN_GRACE_MS,
+    corsOrigins: c.HERALD_CORS_ORIGINS,
+    demoPage: c.HERALD_DEMO_PAGE ?? embedded,
+    logLevel: c.LOG_LEVEL,
   };
+  return { config, problems };
 }
 
 function sanitizeHost(name: string): string {

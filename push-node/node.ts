@@ -24,6 +24,7 @@ import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { RateSampler, clusterStatus } from "./cluster/status.js";
 
 export interface PushNode {
   url: string;
@@ -85,6 +86,9 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
   redis?.on("ready", () => void channel.reattach());
 
+  // Message rates for the status route and the heartbeat: per second over the last few heartbeats.
+  const rates = new RateSampler(metrics);
+
   const info = (): NodeInfo => ({
     id: config.nodeId,
     url: config.publicUrl,
@@ -94,12 +98,14 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     at: Date.now(),
     sockets: channel.socketCount,
     users: channel.userCount,
+    rates: rates.current(),
   });
   const membership = new Membership({
     registry,
     self: info,
     heartbeatMs: config.heartbeatMs,
     nodeTtlMs: config.nodeTtlMs,
+    beforeBeat: () => rates.sample(),
     onLiveNodes: (alive) => affinity.liveNodesChanged(alive),
     onBeat: () => metrics.ready.set(readiness().ready ? 1 : 0),
     onError: (err) => {
@@ -139,6 +145,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     readiness,
     accepting: () => !shuttingDown,
     disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {
     if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests

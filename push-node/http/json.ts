@@ -13,8 +13,8 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } });
+export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
+  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } }, headers);
 }
 
 /** Reads a JSON object body of at most maxBytes; 413 past it, 415 for another type, 400 when it is not a JSON object. */

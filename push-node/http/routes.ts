@@ -9,8 +9,12 @@ import type { AffinityDocument } from "../../protocol/affinity-document.js";
 import { LoginError, type Verifier } from "../auth/login.js";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
-import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
+import { PublishError, type Publisher, type PublishResult } from "../publisher.js";
+import type { ClusterStatus } from "../cluster/status.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
+import { openApiDocument } from "./openapi.js";
+import { demoRoutes } from "./demo.js";
+import { disconnectRequest } from "./schemas.js";
 
 export interface RouteDeps {
   config: Config;
@@ -24,18 +28,21 @@ export interface RouteDeps {
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   accepting: () => boolean;
   disconnectUsers: (users: string[]) => void;
+  /** The cluster as this node sees it (GET /v1/status): counts only. */
+  status: () => ClusterStatus;
 }
 
-const disconnectBody = z.strictObject({ users: z.array(userId).min(1).max(10_000) });
 
 export function createRoutes(d: RouteDeps) {
   const { config } = d;
   const keys = config.publishKeys.keys.map((k) => Buffer.from(k));
+  const openapi = openApiDocument(config.limits);
   const cors = (req: IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
     if (!origin) return {};
     const allowed = config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
-    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, vary: "Origin" } : {};
+    // on every answer, errors included, so that a browser can read the error code (and Retry-After)
+    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, "access-control-expose-headers": "Retry-After", vary: "Origin" } : {};
   };
 
   function requireKey(req: IncomingMessage): void {
@@ -67,7 +74,7 @@ export function createRoutes(d: RouteDeps) {
     }
     const { token, expiresAt } = d.tokens.issue({ user, node: node.id });
     d.metrics.logins.inc({ result: "ok" });
-    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
+    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } });
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,7 +119,7 @@ export function createRoutes(d: RouteDeps) {
 
   async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requireKey(req);
-    const parsed = disconnectBody.safeParse(await readJson(req, config.limits.maxBodyBytes));
+    const parsed = disconnectRequest.safeParse(await readJson(req, config.limits.maxBodyBytes));
     if (!parsed.success) throw new HttpError(400, "INVALID_BODY", z.prettifyError(parsed.error).replace(/\n/g, "; "));
     d.disconnectUsers(parsed.data.users);
     send(res, 202, { users: parsed.data.users.length });
@@ -120,8 +127,11 @@ export function createRoutes(d: RouteDeps) {
 
   const routes: Record<string, Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>> = {
     "/v1/login": { POST: login, OPTIONS: preflight },
-    "/v1/publish": { POST: publish },
-    "/v1/disconnect": { POST: disconnect },
+    "/v1/publish": { POST: publish, OPTIONS: preflight },
+    "/v1/disconnect": { POST: disconnect, OPTIONS: preflight },
+    "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { "cache-control": "no-store" }) },
+    ...(config.demoPage ? demoRoutes() : {}),
+    "/openapi.json": { GET: (_req, res) => send(res, 200, openapi) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {
       GET: (_req, res) => {
@@ -139,12 +149,13 @@ export function createRoutes(d: RouteDeps) {
   };
 
   function preflight(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(204, { ...cors(req), "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
+    res.writeHead(204, { "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
     res.end();
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
+    for (const [name, value] of Object.entries(cors(req))) res.setHeader(name, value);
     try {
       const route = routes[path];
       if (!route) throw new HttpError(404, "NOT_FOUND", `no route ${path}`);
