@@ -9,7 +9,7 @@ const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filte
 const env = z
   .object({
     PORT: int(0, 65535).default(3000),
-    HOST: z.string().min(1).default("0.0.0.0"),
+    HOST: z.string().min(1).optional(),
     HERALD_NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use letters, digits, '.', '_' or '-' (at most 63)").optional(),
     HERALD_PUBLIC_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
     HERALD_SOCKET_PATH: z.string().regex(/^\/[^\s?#]*$/, "must start with '/'").default("/socket.io"),
@@ -22,6 +22,8 @@ const env = z
     HERALD_TICKET_JWKS_URL: z.url().optional(),
     HERALD_TICKET_ISSUER: z.string().optional(),
     HERALD_TICKET_AUDIENCE: z.string().optional(),
+    HERALD_TICKET_MAX_LIFETIME_SECONDS: int(10, 86_400).default(300),
+    HERALD_TICKET_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
     HERALD_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     HERALD_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(3000),
     HERALD_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -51,7 +53,7 @@ const env = z
   });
 
 export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
-export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxLifetimeSeconds: number; clockSkewSeconds: number };
 export type AffinitySourceConfig =
   | { kind: "auto" }
   | { kind: "file"; path: string }
@@ -112,7 +114,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
     auth = { mode: "dev" };
   } else if (authMode === "ticket") {
     if (!v.HERALD_TICKET_SECRET && !v.HERALD_TICKET_JWKS_URL) fail("HERALD_TICKET_SECRET", "ticket mode needs HERALD_TICKET_SECRET (HS256) or HERALD_TICKET_JWKS_URL (RS256/ES256)");
-    auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE } };
+    auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE, maxLifetimeSeconds: v.HERALD_TICKET_MAX_LIFETIME_SECONDS, clockSkewSeconds: v.HERALD_TICKET_CLOCK_SKEW_SECONDS } };
   } else {
     if (!v.HERALD_WEBHOOK_URL) fail("HERALD_WEBHOOK_URL", "is required when HERALD_AUTH_MODE=webhook");
     auth = { mode: "webhook", url: v.HERALD_WEBHOOK_URL!, timeoutMs: v.HERALD_WEBHOOK_TIMEOUT_MS };
@@ -132,7 +134,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
   const nodeId = v.HERALD_NODE_ID ?? (embedded ? "node-1" : sanitizeHost(hostname()));
   return {
     port: v.PORT,
-    host: v.HOST,
+    // The embedded mode accepts anyone as anyone (dev login, a known publish key): loopback only unless HOST says otherwise.
+    host: v.HOST ?? (embedded ? "127.0.0.1" : "0.0.0.0"),
     nodeId,
     // "{node}" in either stands for the node id, so that one pod template serves every node of a StatefulSet.
     publicUrl: (v.HERALD_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),
