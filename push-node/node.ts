@@ -23,6 +23,7 @@ import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { originAllowed } from "./http/origins.js";
 
 export interface PushNode {
   url: string;
@@ -80,6 +81,13 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     cors: { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins },
     maxHttpBufferSize: 16 * 1024,
     perMessageDeflate: false,
+    // HERALD_CORS_ORIGINS on every transport: engine.io asks this before a polling handshake and a
+    // WebSocket upgrade alike (a refused upgrade is answered 400 before the 101).
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req.headers.origin, config.corsOrigins);
+      if (!ok) metrics.refusals.inc({ limit: "origin" });
+      callback(ok ? null : "ORIGIN_NOT_ALLOWED", ok);
+    },
   });
   if (redis) io.adapter(createAdapter(redis, { streamName: keys(config.keyPrefix).adapterStream, maxLen: 10_000 }));
 
