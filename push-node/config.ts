@@ -1,6 +1,7 @@
 // Environment → one validated, typed Config. Every variable is documented in the README.
 import { hostname } from "node:os";
 import { z } from "zod";
+import { trustedProxies } from "./http/client-ip.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -44,6 +45,16 @@ const env = z
     HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
+    HERALD_TRUSTED_PROXIES: list.default([]).check((ctx) => {
+      try {
+        trustedProxies(ctx.value);
+      } catch (err) {
+        ctx.issues.push({ code: "custom", message: (err as Error).message, input: ctx.value });
+      }
+    }),
+    HERALD_LOGIN_PER_IP_PER_MINUTE: int(0, 10_000_000).default(600),
+    HERALD_LOGIN_PER_USER_PER_MINUTE: int(0, 10_000_000).default(60),
+    HERALD_PUBLISH_PER_KEY_PER_MINUTE: int(0, 1_000_000_000).default(0),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .check((ctx) => {
@@ -81,6 +92,10 @@ export interface Config {
   nodeTtlMs: number;
   shutdownGraceMs: number;
   corsOrigins: string[];
+  /** Addresses or CIDR ranges whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Token-bucket rates per minute (0 = off), kept in memory on each node. */
+  rates: { loginPerIp: number; loginPerUser: number; publishPerKey: number };
   logLevel: string;
 }
 
@@ -153,6 +168,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
     nodeTtlMs: v.HERALD_NODE_TTL_MS ?? v.HERALD_HEARTBEAT_MS * 3,
     shutdownGraceMs: v.HERALD_SHUTDOWN_GRACE_MS,
     corsOrigins: v.HERALD_CORS_ORIGINS,
+    trustedProxies: v.HERALD_TRUSTED_PROXIES,
+    rates: { loginPerIp: v.HERALD_LOGIN_PER_IP_PER_MINUTE, loginPerUser: v.HERALD_LOGIN_PER_USER_PER_MINUTE, publishPerKey: v.HERALD_PUBLISH_PER_KEY_PER_MINUTE },
     logLevel: v.LOG_LEVEL,
   };
 }

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
@@ -14,7 +14,7 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
 }
 
 export function sendError(res: ServerResponse, err: HttpError): void {
-  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } });
+  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } }, err.headers);
 }
 
 /** Reads a JSON object body of at most maxBytes; 413 past it, 415 for another type, 400 when it is not a JSON object. */

@@ -11,6 +11,9 @@ import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
 import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
+import { clientIp, trustedProxies } from "./client-ip.js";
+import { RateLimiter } from "../limits/token-bucket.js";
+import type { LimitName } from "../metrics.js";
 
 export interface RouteDeps {
   config: Config;
@@ -38,16 +41,36 @@ export function createRoutes(d: RouteDeps) {
     return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, vary: "Origin" } : {};
   };
 
-  function requireKey(req: IncomingMessage): void {
+  /** The index of the publish key the request carries; 401 without a known one. */
+  function requireKey(req: IncomingMessage): number {
     const header = req.headers.authorization ?? "";
     const m = /^Bearer (.+)$/.exec(header);
     if (!m) throw new HttpError(401, "UNAUTHORIZED", "send Authorization: Bearer <publish key>");
     const given = Buffer.from(m[1]!);
-    if (!keys.some((k) => k.length === given.length && timingSafeEqual(k, given))) throw new HttpError(401, "UNAUTHORIZED", "unknown publish key");
+    const i = keys.findIndex((k) => k.length === given.length && timingSafeEqual(k, given));
+    if (i < 0) throw new HttpError(401, "UNAUTHORIZED", "unknown publish key");
+    return i;
+  }
+
+  // Rate limits (token buckets in this node's memory; docs/security.md).
+  const perMinute = (n: number) => ({ perMinute: n, burst: n });
+  const limiters = {
+    login_ip: new RateLimiter(perMinute(config.rates.loginPerIp)),
+    login_user: new RateLimiter(perMinute(config.rates.loginPerUser)),
+    publish_key: new RateLimiter(perMinute(config.rates.publishPerKey)),
+  } satisfies Partial<Record<LimitName, RateLimiter>>;
+  const proxies = trustedProxies(config.trustedProxies);
+  function limit(name: keyof typeof limiters, key: string, cost = 1): void {
+    const waitMs = limiters[name].take(key, cost);
+    if (waitMs === null) return;
+    d.metrics.refusals.inc({ limit: name });
+    const seconds = Math.ceil(waitMs / 1000);
+    throw new HttpError(429, "RATE_LIMITED", `too many requests (${name.replace("_", " per ")}); retry after ${seconds} s`, { limit: name, retryAfterSeconds: seconds }, { "retry-after": String(seconds) });
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!d.accepting()) throw new HttpError(503, "NODE_UNAVAILABLE", "this node is shutting down; try another");
+    limit("login_ip", clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], proxies));
     const body = await readJson(req, 64 * 1024);
     let user: string;
     try {
@@ -59,6 +82,7 @@ export function createRoutes(d: RouteDeps) {
       }
       throw err;
     }
+    limit("login_user", user);
     const doc = d.affinity();
     const node = doc ? assign(user, doc, d.liveNodeIds()) : null;
     if (!node) {
@@ -71,8 +95,9 @@ export function createRoutes(d: RouteDeps) {
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    requireKey(req);
+    const key = requireKey(req);
     const body = await readJson(req, config.limits.maxBodyBytes);
+    limit("publish_key", String(key), Array.isArray(body.messages) ? Math.max(1, body.messages.length) : 1);
     const one = async (m: unknown): Promise<PublishResult> => {
       try {
         const r = await d.publisher.publish(m as never);
