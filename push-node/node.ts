@@ -32,6 +32,9 @@ export interface PushNode {
   shutdown(): Promise<void>;
 }
 
+/** Clients asked to leave (draining, shutdown) get a random delay below this, to spread their new logins. */
+const RELOGIN_SPREAD_MS = 2000;
+
 export async function startPushNode(config: Config, log: Logger): Promise<PushNode> {
   const metrics = createMetrics();
   const incarnation = newIncarnation();
@@ -166,7 +169,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     const wasDraining = ownState === "draining";
     ownState = me?.state === "draining" ? "draining" : "active";
     if (ownState === "draining" && !wasDraining) {
-      const n = channel.relogin("draining", undefined, 2000);
+      const n = channel.relogin("draining", undefined, RELOGIN_SPREAD_MS);
       log.info({ sockets: n }, "this node is draining: asked its clients to log in again");
     } else if (lastDoc && me) {
       // Users whose assignment moved (a node joined or returned) are asked to move, spread over a few seconds.
@@ -201,8 +204,11 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     closing = (async () => {
       clearInterval(beat);
       await registry.remove(config.nodeId).catch(() => {});
-      const asked = channel.relogin("shutdown");
-      log.info({ sockets: asked, graceMs: config.shutdownGraceMs }, "shutting down: asked clients to log in again");
+      // Spread like draining, so the other nodes see a ramp of logins instead of every user at once; at
+      // most half the grace period, so the spread clients still leave before it ends.
+      const spreadMs = Math.min(RELOGIN_SPREAD_MS, Math.floor(config.shutdownGraceMs / 2));
+      const asked = channel.relogin("shutdown", undefined, spreadMs);
+      log.info({ sockets: asked, graceMs: config.shutdownGraceMs, spreadMs }, "shutting down: asked clients to log in again");
       const deadline = Date.now() + config.shutdownGraceMs;
       while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       affinity.stop();
