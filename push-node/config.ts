@@ -63,6 +63,9 @@ const env = z
     if (v.HERALD_AFFINITY_FILE && v.HERALD_AFFINITY_CONFIGMAP) ctx.issues.push({ code: "custom", path: ["HERALD_AFFINITY_CONFIGMAP"], message: "set either HERALD_AFFINITY_FILE or HERALD_AFFINITY_CONFIGMAP, not both", input: v.HERALD_AFFINITY_CONFIGMAP });
   });
 
+/** Every variable the loader reads (for the fuzz suite and documentation checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(env.shape);
+
 export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
 export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxLifetimeSeconds: number; clockSkewSeconds: number };
 export type AffinitySourceConfig =
