@@ -36,6 +36,7 @@ const env = z
     POD_NAMESPACE: z.string().optional(),
     HERALD_MAX_PAYLOAD_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
     HERALD_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    HERALD_MAX_DATA_DEPTH: int(1, 1000).default(64),
     HERALD_MAX_RECIPIENTS: int(1, 100_000).default(1000),
     HERALD_MAX_BATCH: int(1, 10_000).default(500),
     HERALD_IDEMPOTENCY_WINDOW_SECONDS: int(1, 86_400).default(300),
@@ -88,7 +89,7 @@ export interface Config {
   token: { secret: string; generated: boolean; ttlSeconds: number };
   publishKeys: { keys: string[]; generated: boolean };
   affinity: AffinitySourceConfig;
-  limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number };
+  limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number; maxDataDepth: number };
   idempotencyWindowMs: number;
   inbox: { ttlMs: number; maxLength: number };
   heartbeatMs: number;
@@ -164,7 +165,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
     token: { secret: v.HERALD_TOKEN_SECRET ?? random(), generated: !v.HERALD_TOKEN_SECRET, ttlSeconds: v.HERALD_TOKEN_TTL_SECONDS },
     publishKeys: { keys: v.HERALD_PUBLISH_KEYS?.length ? v.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !v.HERALD_PUBLISH_KEYS?.length },
     affinity,
-    limits: { maxPayloadBytes: v.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: v.HERALD_MAX_BODY_BYTES, maxRecipients: v.HERALD_MAX_RECIPIENTS, maxBatch: v.HERALD_MAX_BATCH },
+    limits: { maxPayloadBytes: v.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: v.HERALD_MAX_BODY_BYTES, maxRecipients: v.HERALD_MAX_RECIPIENTS, maxBatch: v.HERALD_MAX_BATCH, maxDataDepth: v.HERALD_MAX_DATA_DEPTH },
     idempotencyWindowMs: v.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
     inbox: { ttlMs: v.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: v.HERALD_INBOX_MAX_LENGTH },
     heartbeatMs: v.HERALD_HEARTBEAT_MS,

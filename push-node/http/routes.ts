@@ -96,7 +96,8 @@ export function createRoutes(d: RouteDeps) {
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const key = requireKey(req);
-    const body = await readJson(req, config.limits.maxBodyBytes);
+    // data sits at most three levels down ({"messages": [{"data": …}]}); its own limit is checked per message
+    const body = await readJson(req, config.limits.maxBodyBytes, config.limits.maxDataDepth + 3);
     limit("publish_key", String(key), Array.isArray(body.messages) ? Math.max(1, body.messages.length) : 1);
     const one = async (m: unknown): Promise<PublishResult> => {
       try {
