@@ -179,7 +179,10 @@ export function createRoutes(d: RouteDeps) {
       await handler(req, res);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof HttpError) return sendError(res, err);
+      if (err instanceof HttpError) {
+        if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+        return sendError(res, err);
+      }
       d.log.error({ err: (err as Error).stack }, "request failed");
       sendError(res, new HttpError(500, "INTERNAL", "internal error"));
     }

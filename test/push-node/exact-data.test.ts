@@ -28,5 +28,6 @@ describe("depth limit", () => {
     const ok = await pub(`{"to":["deep"],"data":${deep(60)}}`);
     expect(ok.status).toBe(202);
     expect(JSON.stringify((await c.waitFor(1))[0].data)).toBe(deep(60));
+    expect(await (await fetch(`${node.url}/metrics`)).text()).toMatch(/herald_limit_refusals_total\{limit="data_depth"\} 3/);
   });
 });
