@@ -36,6 +36,9 @@ const env = z
     POD_NAMESPACE: z.string().optional(),
     HERALD_MAX_PAYLOAD_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
     HERALD_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    HERALD_MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
+    HERALD_MAX_SOCKETS_PER_USER: int(0, 100_000).default(10),
+    HERALD_MAX_INBOUND_PER_SECOND: int(0, 1_000_000).default(50),
     HERALD_MAX_DATA_DEPTH: int(1, 1000).default(64),
     HERALD_MAX_RECIPIENTS: int(1, 100_000).default(1000),
     HERALD_MAX_BATCH: int(1, 10_000).default(500),
@@ -90,6 +93,8 @@ export interface Config {
   publishKeys: { keys: string[]; generated: boolean };
   affinity: AffinitySourceConfig;
   limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number; maxDataDepth: number };
+  /** Per-socket and per-user bounds on the channel (docs/security.md). 0 turns a count limit off. */
+  channel: { maxSocketBufferBytes: number; maxSocketsPerUser: number; maxInboundPerSecond: number };
   idempotencyWindowMs: number;
   inbox: { ttlMs: number; maxLength: number };
   heartbeatMs: number;
@@ -166,6 +171,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
     publishKeys: { keys: v.HERALD_PUBLISH_KEYS?.length ? v.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !v.HERALD_PUBLISH_KEYS?.length },
     affinity,
     limits: { maxPayloadBytes: v.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: v.HERALD_MAX_BODY_BYTES, maxRecipients: v.HERALD_MAX_RECIPIENTS, maxBatch: v.HERALD_MAX_BATCH, maxDataDepth: v.HERALD_MAX_DATA_DEPTH },
+    channel: { maxSocketBufferBytes: v.HERALD_MAX_SOCKET_BUFFER_BYTES, maxSocketsPerUser: v.HERALD_MAX_SOCKETS_PER_USER, maxInboundPerSecond: v.HERALD_MAX_INBOUND_PER_SECOND },
     idempotencyWindowMs: v.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
     inbox: { ttlMs: v.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: v.HERALD_INBOX_MAX_LENGTH },
     heartbeatMs: v.HERALD_HEARTBEAT_MS,
