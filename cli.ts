@@ -1,15 +1,15 @@
-// Dispatches `herald <command>` to the component that implements it.
+// Dispatches `herald <command>` to the component that implements it. Development tools (the local
+// cluster and the Kubernetes API simulator) live in dev/ with their own entry point: npm run cluster / sim.
 const commands: Record<string, () => Promise<unknown>> = {
   "push-node": () => import("./push-node/main.js"),
   operator: () => import("./operator/main.js"),
-  cluster: () => import("./operator/local-cluster.js"),
-  "sim": () => import("./simulator/main.js"),
 };
 
 const [command = "push-node"] = process.argv.slice(2);
 const load = commands[command];
 if (!load) {
-  process.stderr.write(`herald: unknown command "${command}". Commands: ${Object.keys(commands).join(", ")}\n`);
+  const dev = command === "cluster" || command === "sim" ? ` ("${command}" is a development command: npm run ${command})` : "";
+  process.stderr.write(`herald: unknown command "${command}"${dev}. Commands: ${Object.keys(commands).join(", ")}\n`);
   process.exit(2);
 }
 await load();

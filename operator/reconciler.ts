@@ -1,7 +1,7 @@
 // One PushCluster, one pass: read the world, decide with the pure functions, write the difference.
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { parseAffinityDocument, type AffinityDocument } from "../push-node/affinity/document.js";
+import { parseAffinityDocument, type AffinityDocument } from "../protocol/affinity-document.js";
 import { desiredObjects, hasFinalizer, keyPrefix, labels, names, nodeRoute, ownerReference, podTemplate, selectorString, specProblems, tokenSecret } from "./desired.js";
 import { autoscale, planNodes, type NodesPlan, type PodFact } from "./scaling.js";
 import { nextStatus } from "./status.js";

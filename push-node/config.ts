@@ -2,6 +2,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { trustedProxies } from "./http/client-ip.js";
+import type { RedisConfig } from "../common/redis.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -11,6 +12,7 @@ const env = z
   .object({
     PORT: int(0, 65535).default(3000),
     HOST: z.string().min(1).optional(),
+    HERALD_LISTEN_BACKLOG: int(1, 1_000_000).default(4096),
     HERALD_NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use letters, digits, '.', '_' or '-' (at most 63)").optional(),
     HERALD_PUBLIC_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
     HERALD_SOCKET_PATH: z.string().regex(/^\/[^\s?#]*$/, "must start with '/'").default("/socket.io"),
@@ -70,7 +72,6 @@ const env = z
 /** Every variable the loader reads (for the fuzz suite and documentation checks). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(env.shape);
 
-export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
 export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxLifetimeSeconds: number; clockSkewSeconds: number };
 export type AffinitySourceConfig =
   | { kind: "auto" }
@@ -80,6 +81,8 @@ export type AffinitySourceConfig =
 export interface Config {
   port: number;
   host: string;
+  /** Pending-connection queue of the listening socket; the kernel caps it at net.core.somaxconn. */
+  listenBacklog: number;
   nodeId: string;
   publicUrl: string;
   socketPath: string;
@@ -160,6 +163,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, random: () =
     port: v.PORT,
     // The embedded mode accepts anyone as anyone (dev login, a known publish key): loopback only unless HOST says otherwise.
     host: v.HOST ?? (embedded ? "127.0.0.1" : "0.0.0.0"),
+    listenBacklog: v.HERALD_LISTEN_BACKLOG,
     nodeId,
     // "{node}" in either stands for the node id, so that one pod template serves every node of a StatefulSet.
     publicUrl: (v.HERALD_PUBLIC_URL ?? `http://localhost:${v.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),

@@ -3,5 +3,5 @@ export { createPublisher, type HeraldPublisher, type PublisherOptions } from "./
 export { PublishError, type PublishRequest, type PublishResult } from "./publisher.js";
 export { StoreUnavailableError } from "./publish/store-unavailable.js";
 export type { Pushed } from "./channel/channel-server.js";
-export type { AffinityDocument, AffinityNode } from "./affinity/document.js";
-export { assign } from "./affinity/assign.js";
+export type { AffinityDocument, AffinityNode } from "../protocol/affinity-document.js";
+export { assign } from "../protocol/assign.js";

@@ -4,7 +4,7 @@ import type { RedisOptions } from "ioredis";
 import { pino } from "pino";
 import { RedisNodeBus } from "./bus/redis-node-bus.js";
 import { RedisNodeRegistry } from "./cluster/registry.js";
-import { createRedis } from "./redis.js";
+import { createRedis } from "../common/redis.js";
 import { RedisUserStore } from "./store/redis-user-store.js";
 import { Publisher, type PublishRequest, type PublishResult } from "./publisher.js";
 import { StoreUnavailableError } from "./publish/store-unavailable.js";

@@ -7,10 +7,11 @@ import { z } from "zod";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Envelope } from "../bus/node-bus.js";
 import type { Metrics } from "../metrics.js";
-import { START, compareOffsets, type InboxEntry, type Position, type StoredMessage, type UserStore } from "../store/user-store.js";
+import type { InboxEntry, StoredMessage, UserStore } from "../store/user-store.js";
+import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 import { resumeFrom } from "./resume.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
-import type { AffinityNode } from "../affinity/document.js";
+import type { AffinityNode } from "../../protocol/affinity-document.js";
 
 /** What a client receives in a `message` event. */
 export interface Pushed extends StoredMessage {
@@ -124,7 +125,7 @@ export class ChannelServer {
     };
     if (!this.d.accepting()) throw fail("NODE_UNAVAILABLE", "this node is shutting down; log in again");
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-    const checked = await this.d.tokens.check(auth.token);
+    const checked = this.d.tokens.check(auth.token);
     if (!checked.ok) throw fail(checked.code, checked.message);
     if (checked.claims.node !== this.d.nodeId) {
       const node = this.d.findNode(checked.claims.node);

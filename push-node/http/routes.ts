@@ -4,8 +4,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Config } from "../config.js";
-import { assign } from "../affinity/assign.js";
-import type { AffinityDocument } from "../affinity/document.js";
+import { assign } from "../../protocol/assign.js";
+import type { AffinityDocument } from "../../protocol/affinity-document.js";
 import { LoginError, type Verifier } from "../auth/login.js";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
@@ -89,7 +89,7 @@ export function createRoutes(d: RouteDeps) {
       d.metrics.logins.inc({ result: "unavailable" });
       throw new HttpError(503, "NO_NODE_AVAILABLE", "no push node is active and alive to take this user; try again shortly");
     }
-    const { token, expiresAt } = await d.tokens.issue({ user, node: node.id });
+    const { token, expiresAt } = d.tokens.issue({ user, node: node.id });
     d.metrics.logins.inc({ result: "ok" });
     send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
   }

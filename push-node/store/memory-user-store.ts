@@ -1,6 +1,7 @@
 // The embedded home of UserStore: one process, no Redis. Same semantics as the Redis one, bounded alike.
 import { randomUUID } from "node:crypto";
-import { META_TTL_FACTOR, START, compareOffsets, type Appended, type InboxEntry, type InboxHead, type Position, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 
 interface Inbox {
   epoch: string;

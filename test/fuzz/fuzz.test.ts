@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { SignJWT } from "jose";
 import { startNode, type NodeProcess } from "../helpers/push-node.js";
 import { connect, login, postJson, publish } from "../helpers/client.js";
-import { parseAffinityDocument } from "../../push-node/affinity/document.js";
+import { parseAffinityDocument } from "../../protocol/affinity-document.js";
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../../push-node/config.js";
 
 const RUNS = Math.max(1, Number(process.env.FUZZ_RUNS ?? 1));

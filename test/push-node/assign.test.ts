@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assign } from "../../push-node/affinity/assign.js";
-import { parseAffinityDocument, type AffinityDocument } from "../../push-node/affinity/document.js";
+import { assign } from "../../protocol/assign.js";
+import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
 
 const node = (id: string, state: "active" | "draining" = "active") => ({ id, url: `http://${id}.test`, path: `/n/${id}/socket.io`, state });
 const doc = (ids: string[], pins: Record<string, string> = {}): AffinityDocument => ({ version: 1, nodes: ids.map((i) => node(i)), pins });

@@ -1,4 +1,4 @@
-// `herald cluster` (npm run cluster): a working multi-node Herald on one machine. Starts a redis-server
+// `npm run cluster` (node dist/dev/cli.js cluster): a working multi-node Herald on one machine. Starts a redis-server
 // (unless REDIS_URL is set), the Kubernetes API simulator, `herald operator`, applies the CRD and
 // docs/examples/pushcluster.yaml, waits until it is Ready, and prints how to log in and publish.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import { SignJWT } from "jose";
 import { parseAllDocuments } from "yaml";
-import { startSimulator } from "../simulator/index.js";
-import { KubeRest, apiPath } from "./kube/rest.js";
+import { startSimulator } from "./simulator/index.js";
+import { KubeRest, apiPath } from "../operator/kube/rest.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const children: ChildProcess[] = [];

@@ -1,0 +1,19 @@
+// What each push node announces in its heartbeat, and which nodes count as alive. Pure; read by the
+// push nodes (login, routing) and the operator (autoscaling, draining).
+
+export interface NodeInfo {
+  id: string;
+  url: string;
+  path: string;
+  incarnation: string;
+  state: "active" | "draining";
+  /** Milliseconds since the epoch of the last heartbeat. */
+  at: number;
+  sockets: number;
+  users: number;
+}
+
+/** The nodes whose last heartbeat is younger than ttlMs. Pure. */
+export function liveNodes(nodes: NodeInfo[], now: number, ttlMs: number): NodeInfo[] {
+  return nodes.filter((n) => now - n.at <= ttlMs);
+}
