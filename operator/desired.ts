@@ -53,6 +53,33 @@ export function specProblems(pc: PushCluster): string[] {
   return out;
 }
 
+/** The Secrets the pods refer to (except the token Secret the operator generates itself), with the spec field that names each. */
+export function secretRefs(pc: PushCluster): Array<{ field: string; name: string; key: string }> {
+  const s = pc.spec;
+  const out: Array<{ field: string; name: string; key: string }> = [];
+  const add = (field: string, ref: SecretKeyRef | undefined, defaultKey: string) => ref && out.push({ field, name: ref.name, key: ref.key ?? defaultKey });
+  add("spec.redis.urlSecretRef", s.redis?.urlSecretRef, "url");
+  if (s.auth?.mode === "ticket") add("spec.auth.ticketSecretRef", s.auth.ticketSecretRef, "secret");
+  add("spec.auth.tokenSecretRef", s.auth?.tokenSecretRef, "secret");
+  add("spec.publishKeysSecretRef", s.publishKeysSecretRef, "keys");
+  return out;
+}
+
+/**
+ * What is missing among the Secrets the spec refers to (`secrets`: name → its data, or null when the
+ * Secret does not exist); null when all are there. The message names each Secret and key.
+ */
+export function missingSecrets(pc: PushCluster, secrets: ReadonlyMap<string, Record<string, string> | null>): string | null {
+  const ns = pc.metadata.namespace;
+  const missing = secretRefs(pc).flatMap((r) => {
+    const data = secrets.get(r.name);
+    if (!data) return [`Secret ${ns}/${r.name} (${r.field}) does not exist`];
+    if (!data[r.key]) return [`Secret ${ns}/${r.name} has no key "${r.key}" (${r.field})`];
+    return [];
+  });
+  return missing.length ? `${[...new Set(missing)].join("; ")}: create it, or fix the reference` : null;
+}
+
 /** The Socket.IO path a node serves, and the public URL clients use for it (when a host is set). */
 export function nodeRoute(pc: PushCluster, node: string): { path: string; publicUrl: string | null } {
   const e = pc.spec.endpoint;

@@ -2,11 +2,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { parseAffinityDocument, type AffinityDocument } from "../push-node/affinity/document.js";
-import { desiredObjects, hasFinalizer, keyPrefix, labels, names, nodeRoute, ownerReference, podTemplate, selectorString, specProblems, tokenSecret } from "./desired.js";
+import { desiredObjects, hasFinalizer, keyPrefix, labels, missingSecrets, names, nodeRoute, ownerReference, podTemplate, secretRefs, selectorString, specProblems, tokenSecret } from "./desired.js";
 import { autoscale, planNodes, type NodesPlan, type PodFact } from "./scaling.js";
-import { nextStatus } from "./status.js";
+import { conditionEvents, nextStatus, podProblem, type Problem } from "./status.js";
 import { deletePrefix, readLoads, type RedisPool } from "./redis-ops.js";
-import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type KubeObject, type PushCluster } from "./types.js";
+import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type KubeObject, type PushCluster, type PushClusterStatus } from "./types.js";
 import { KubeError, apiPath, pluralOf, type KubeRest } from "./kube/rest.js";
 import type { EventRecorder } from "./kube/events.js";
 
@@ -15,6 +15,18 @@ const SKIP_CLEANUP = "herald.dev/skip-redis-cleanup";
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
+  /** The status this pass wrote (or found current): what the per-PushCluster metrics report. */
+  status?: PushClusterStatus;
+}
+
+/** A write the API server refused for a reason retrying will not fix (invalid, forbidden...): reported as ApplyFailed. */
+export class ApplyFailed extends Error {}
+
+/** Turns a 4xx answer (other than a conflict or throttling, which a retry fixes) into ApplyFailed naming the object. */
+export function refused(err: unknown, kind: string, namespace: string | undefined, name: string): unknown {
+  if (!(err instanceof KubeError) || err.status < 400 || err.status >= 500 || err.status === 409 || err.status === 429) return err;
+  const message = (err.body as { message?: string } | undefined)?.message ?? err.message;
+  return new ApplyFailed(`The API server refused ${kind} ${namespace ? `${namespace}/` : ""}${name} (${err.status} ${err.reason}): ${message}`);
 }
 
 export class Reconciler {
@@ -35,19 +47,24 @@ export class Reconciler {
     if (!hasFinalizer(pc)) pc = await rest.request<PushCluster>("PUT", path, { body: { ...pc, metadata: { ...pc.metadata, finalizers: [...(pc.metadata.finalizers ?? []), FINALIZER] } } });
 
     const problems = specProblems(pc);
-    if (problems.length) {
-      const was = pc.status?.conditions?.find((c) => c.type === "Degraded");
-      if (!(was?.reason === "InvalidSpec" && was.message === problems.join("; "))) await this.event(pc, "Warning", "InvalidSpec", problems.join("; "));
-      await this.writeStatus(pc, null, { reason: "InvalidSpec", message: problems.join("; ") }, {});
-      return {};
+    if (problems.length) return this.blocked(pc, { reason: "InvalidSpec", message: problems.join("; ") });
+    const secrets = await this.readSecrets(pc);
+    const missing = missingSecrets(pc, secrets);
+    if (missing) return this.blocked(pc, { reason: "SecretMissing", message: missing }, 10_000);
+    const urlRef = pc.spec.redis.urlSecretRef;
+    const redisUrl = pc.spec.redis.url ?? Buffer.from(secrets.get(urlRef!.name)![urlRef!.key ?? "url"]!, "base64").toString("utf8");
+    try {
+      return await this.converge(pc, redisUrl);
+    } catch (err) {
+      if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
+      throw err;
     }
+  }
 
-    const redisUrl = pc.spec.redis.url ?? (await this.secretValue(namespace, pc.spec.redis.urlSecretRef!.name, pc.spec.redis.urlSecretRef!.key ?? "url"));
-    if (!redisUrl) {
-      const message = `Secret ${pc.spec.redis.urlSecretRef!.name} has no key ${pc.spec.redis.urlSecretRef!.key ?? "url"}`;
-      await this.writeStatus(pc, null, { reason: "SecretMissing", message }, {});
-      return { requeueAfterMs: 10_000 };
-    }
+  /** Brings the owned objects, the affinity document and the pods to the spec; any write the API refuses throws ApplyFailed. */
+  private async converge(pc: PushCluster, redisUrl: string): Promise<ReconcileResult> {
+    const { rest } = this.d;
+    const { namespace, name } = pc.metadata;
     if (!pc.spec.auth.tokenSecretRef) await this.ensureTokenSecret(pc);
 
     // Observe.
@@ -64,7 +81,7 @@ export class Reconciler {
     }
     const now = this.now();
     let loads: Awaited<ReturnType<typeof readLoads>> | null = null;
-    let problem: { reason: string; message: string } | null = null;
+    let problem: Problem | null = null;
     try {
       loads = await readLoads(this.d.redis.client(redisUrl, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc), now);
     } catch (err) {
@@ -146,22 +163,32 @@ export class Reconciler {
       try {
         await rest.request("DELETE", apiPath("v1", "pods", namespace, podName));
       } catch (err) {
-        if (!(err instanceof KubeError && err.status === 404)) throw err;
+        if (!(err instanceof KubeError && err.status === 404)) throw refused(err, "Pod", namespace, podName);
       }
     }
     for (const e of plan?.events ?? []) await this.event(pc, e.type, e.reason, e.message);
-    const wasDegraded = pc.status?.conditions?.find((c) => c.type === "Degraded");
-    if (problem && !(wasDegraded?.status === "True" && wasDegraded.reason === problem.reason)) await this.event(pc, "Warning", problem.reason, problem.message);
 
     const readyReplicas = facts.filter((f) => f.ready).length;
-    await this.writeStatus(pc, plan, problem, { target, replicas, readyReplicas, connections, users, lastScaleTime, desiredReplicas: a?.enabled ? target : undefined });
-    if (problem) return { requeueAfterMs: 5000 };
-    if (plan && plan.phase !== "Stable") return { requeueAfterMs: 1000 };
-    return { requeueAfterMs: a?.enabled ? 5000 : 30_000 };
+    const updatedReplicas = facts.filter((f) => f.hash === hash && !f.terminating).length;
+    const grace = (pc.spec.drainGracePeriodSeconds ?? 60) * 1000;
+    const podProblems = pods.filter((p) => !facts.find((f) => f.name === p.metadata.name)?.ready).flatMap((p) => podProblem(p) ?? []);
+    const drainingWithinGrace = (plan?.draining ?? []).some((d) => now - Date.parse(d.since) < grace);
+    const status = await this.writeStatus(pc, plan, problem, { target, replicas, readyReplicas, updatedReplicas, connections, users, lastScaleTime, desiredReplicas: a?.enabled ? target : undefined, podProblems, drainingWithinGrace });
+    if (problem) return { requeueAfterMs: 5000, status };
+    if (plan && plan.phase !== "Stable") return { requeueAfterMs: 1000, status };
+    return { requeueAfterMs: a?.enabled ? 5000 : 30_000, status };
   }
 
   /** Creates the object, or merge-patches it when what the operator wants of it changed. */
   private async apply(obj: KubeObject): Promise<any> {
+    try {
+      return await this.applyOnce(obj);
+    } catch (err) {
+      throw refused(err, obj.kind, obj.metadata.namespace, obj.metadata.name);
+    }
+  }
+
+  private async applyOnce(obj: KubeObject): Promise<any> {
     const { rest } = this.d;
     const hash = createHash("sha256").update(JSON.stringify(obj)).digest("hex").slice(0, 16);
     const body = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [SPEC_HASH]: hash } } };
@@ -197,8 +224,12 @@ export class Reconciler {
       metadata: { name: n.affinity, namespace: pc.metadata.namespace, labels: labels(pc, "affinity"), ownerReferences: [ownerReference(pc)] },
       data: { "affinity.json": JSON.stringify(doc, null, 2) },
     };
-    if (!existing) await this.d.rest.request("POST", apiPath("v1", "configmaps", pc.metadata.namespace), { body });
-    else await this.d.rest.request("PUT", apiPath("v1", "configmaps", pc.metadata.namespace, n.affinity), { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } } });
+    try {
+      if (!existing) await this.d.rest.request("POST", apiPath("v1", "configmaps", pc.metadata.namespace), { body });
+      else await this.d.rest.request("PUT", apiPath("v1", "configmaps", pc.metadata.namespace, n.affinity), { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } } });
+    } catch (err) {
+      throw refused(err, "ConfigMap", pc.metadata.namespace, n.affinity);
+    }
     this.d.log.info({ cluster: pc.metadata.name, version: doc.version, nodes: doc.nodes.map((x) => `${x.id}:${x.state}`) }, "affinity document written");
   }
 
@@ -210,7 +241,7 @@ export class Reconciler {
       await this.d.rest.request("POST", apiPath("v1", "secrets", pc.metadata.namespace), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) });
       await this.event(pc, "Normal", "TokenSecretCreated", `Generated Secret ${n.tokenSecret} to sign access tokens`);
     } catch (err) {
-      if (!(err instanceof KubeError && err.status === 409)) throw err;
+      if (!(err instanceof KubeError && err.status === 409)) throw refused(err, "Secret", pc.metadata.namespace, n.tokenSecret);
     }
   }
 
@@ -230,9 +261,9 @@ export class Reconciler {
   private async writeStatus(
     pc: PushCluster,
     plan: NodesPlan | null,
-    problem: { reason: string; message: string } | null,
-    f: { target?: number; replicas?: number; readyReplicas?: number; connections?: number; users?: number; lastScaleTime?: string | null; desiredReplicas?: number },
-  ): Promise<void> {
+    problem: Problem | null,
+    f: { target?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number; connections?: number; users?: number; lastScaleTime?: string | null; desiredReplicas?: number; podProblems?: string[]; drainingWithinGrace?: boolean },
+  ): Promise<PushClusterStatus> {
     const status = nextStatus(
       pc.status,
       {
@@ -240,6 +271,10 @@ export class Reconciler {
         target: f.target ?? pc.spec.replicas ?? 0,
         replicas: f.replicas ?? pc.status?.replicas ?? 0,
         readyReplicas: f.readyReplicas ?? pc.status?.readyReplicas ?? 0,
+        updatedReplicas: f.updatedReplicas ?? pc.status?.updatedReplicas ?? 0,
+        progressDeadlineSeconds: pc.spec.progressDeadlineSeconds ?? 600,
+        drainingWithinGrace: f.drainingWithinGrace ?? false,
+        podProblems: f.podProblems ?? [],
         selector: selectorString(pc),
         connections: f.connections ?? pc.status?.connections ?? 0,
         users: f.users ?? pc.status?.users ?? 0,
@@ -250,11 +285,30 @@ export class Reconciler {
     );
     if (f.lastScaleTime) status.lastScaleTime = f.lastScaleTime;
     if (f.desiredReplicas !== undefined) status.desiredReplicas = f.desiredReplicas;
-    if (JSON.stringify(status) === JSON.stringify(pc.status)) return;
+    if (JSON.stringify(status) === JSON.stringify(pc.status)) return status;
     await this.d.rest.request("PATCH", apiPath(`${GROUP}/${VERSION}`, PLURAL, pc.metadata.namespace, pc.metadata.name, "status"), {
       body: { status },
       contentType: "application/merge-patch+json",
     });
+    for (const e of conditionEvents(pc.status, status)) await this.event(pc, e.type, e.reason, e.message);
+    return status;
+  }
+
+  /** A pass that cannot bring the cluster to its spec: say why in the status (and an event), and look again later. */
+  private async blocked(pc: PushCluster, problem: Problem, requeueAfterMs?: number): Promise<ReconcileResult> {
+    const status = await this.writeStatus(pc, null, problem, {});
+    return { requeueAfterMs, status };
+  }
+
+  /** The referenced Secrets' data by name (null for a Secret that does not exist). */
+  private async readSecrets(pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
+    const out = new Map<string, Record<string, string> | null>();
+    for (const { name } of secretRefs(pc)) {
+      if (out.has(name)) continue;
+      const s = await this.d.rest.find(apiPath("v1", "secrets", pc.metadata.namespace, name));
+      out.set(name, s ? (s.data ?? {}) : null);
+    }
+    return out;
   }
 
   /**

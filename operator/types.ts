@@ -46,6 +46,7 @@ export interface PushClusterSpec {
   };
   pins?: Record<string, string>;
   drainGracePeriodSeconds?: number;
+  progressDeadlineSeconds?: number;
   monitoring?: { serviceMonitor?: { enabled?: boolean; interval?: string } };
 }
 
@@ -68,6 +69,7 @@ export interface PushClusterStatus {
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;
+  updatedReplicas?: number;
   selector?: string;
   connections?: number;
   users?: number;
@@ -75,6 +77,8 @@ export interface PushClusterStatus {
   draining?: Draining[];
   desiredReplicas?: number;
   lastScaleTime?: string;
+  /** When the last scale or roll made progress (the progress deadline counts from here). */
+  lastProgressTime?: string;
   conditions?: Condition[];
 }
 

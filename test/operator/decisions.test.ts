@@ -1,7 +1,6 @@
-// The operator's pure decisions: scaling with draining, rolling, document batching, autoscaling, status.
+// The operator's pure decisions: scaling with draining, rolling, document batching, autoscaling, desired objects (status: status.test.ts).
 import { describe, expect, it } from "vitest";
 import { autoscale, planNodes, type NodesObserved, type PodFact } from "../../operator/scaling.js";
-import { nextStatus } from "../../operator/status.js";
 import { desiredObjects, nodeRoute, podTemplate, specProblems } from "../../operator/desired.js";
 import type { PushCluster } from "../../operator/types.js";
 import type { AffinityDocument } from "../../push-node/affinity/document.js";
@@ -213,18 +212,5 @@ describe("desired objects", () => {
     expect(specProblems(pc({ redis: {} }))).toEqual(["spec.redis needs exactly one of url or urlSecretRef"]);
     expect(specProblems(pc({ auth: { mode: "webhook" } }))).toEqual(["spec.auth (webhook) needs webhookUrl"]);
     expect(specProblems(pc({ autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } }))).toHaveLength(1);
-  });
-});
-
-describe("status", () => {
-  it("reads Ready when stable and explains otherwise", () => {
-    const plan = planNodes(observed({}));
-    const s = nextStatus(undefined, { generation: 3, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 30, users: 30, plan, problem: null }, "2026-11-25T12:00:00Z");
-    expect(s.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([["Ready", "True", "AllNodesReady"], ["Progressing", "False", "Stable"], ["Degraded", "False", "AsExpected"]]);
-    const bad = nextStatus(s, { generation: 4, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 0, users: 0, plan: null, problem: { reason: "RedisUnavailable", message: "cannot reach redis" } }, "2026-11-25T12:01:00Z");
-    expect(bad.conditions!.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "RedisUnavailable", lastTransitionTime: "2026-11-25T12:01:00Z" });
-    expect(bad.conditions!.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "RedisUnavailable" });
-    const again = nextStatus(bad, { generation: 4, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 0, users: 0, plan: null, problem: { reason: "RedisUnavailable", message: "cannot reach redis" } }, "2026-11-25T12:02:00Z");
-    expect(again.conditions!.find((c) => c.type === "Degraded")!.lastTransitionTime).toBe("2026-11-25T12:01:00Z");
   });
 });
