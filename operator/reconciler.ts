@@ -9,9 +9,9 @@ import { conditionEvents, nextStatus, type Problem } from "./status.js";
 import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type PushCluster, type PushClusterStatus } from "./types.js";
 import { apiPath, type KubeRest } from "./kube/rest.js";
 import type { EventRecorder } from "./kube/events.js";
-import { observe, observeSecrets } from "./reconcile/observe.js";
+import { observe, observeReferenced, secretsByName } from "./reconcile/observe.js";
 import { decide, type Decision } from "./reconcile/decide.js";
-import { ApplyFailed, act } from "./reconcile/act.js";
+import { ApplyFailed, act, ensureTokenSecret } from "./reconcile/act.js";
 import { finalize } from "./reconcile/finalize.js";
 
 export interface ReconcileResult {
@@ -39,17 +39,25 @@ export class Reconciler {
 
     const problems = specProblems(pc);
     if (problems.length) return this.blocked(pc, { reason: "InvalidSpec", message: problems.join("; ") });
-    const secrets = await observeSecrets(rest, pc);
+    const actor = { rest, log: this.d.log, event: this.event };
+    try {
+      await ensureTokenSecret(actor, pc);
+    } catch (err) {
+      if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
+      throw err;
+    }
+    const referenced = await observeReferenced(rest, pc);
+    const secrets = secretsByName(referenced);
     const missing = missingSecrets(pc, secrets);
     if (missing) return this.blocked(pc, { reason: "SecretMissing", message: missing }, 10_000);
     const urlRef = pc.spec.redis.urlSecretRef;
     const redisUrl = pc.spec.redis.url ?? Buffer.from(secrets.get(urlRef!.name)![urlRef!.key ?? "url"]!, "base64").toString("utf8");
 
-    const observed = await observe({ rest, redis: this.d.redis, serviceMonitorCrd: () => this.serviceMonitorCrdPresent() }, pc, redisUrl, this.now());
+    const observed = await observe({ rest, redis: this.d.redis, serviceMonitorCrd: () => this.serviceMonitorCrdPresent() }, pc, referenced, redisUrl, this.now());
     const decision = decide(pc, observed);
     if (decision.plan && decision.plan.phase !== "Stable") this.d.log.debug({ cluster: name, phase: decision.plan.phase, ...decision.facts, draining: decision.plan.draining.map((x) => x.node) }, "scaling");
     try {
-      await act({ rest, log: this.d.log, event: this.event }, pc, observed, decision);
+      await act(actor, pc, observed, decision);
     } catch (err) {
       if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
       throw err;

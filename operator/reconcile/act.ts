@@ -35,14 +35,20 @@ export interface Actor {
   event(pc: PushCluster, e: OperatorEvent): Promise<void>;
 }
 
+/** Generates the token-signing Secret when the spec names none and it does not exist yet (before observing, so the pods' first template already counts it). */
+export async function ensureTokenSecret(a: Actor, pc: PushCluster): Promise<void> {
+  if (pc.spec.auth.tokenSecretRef) return;
+  const ns = pc.metadata.namespace;
+  const name = names(pc).tokenSecret;
+  if (await a.rest.find(apiPath("v1", "secrets", ns, name))) return;
+  const created = await guarded("Secret", ns, name, () => a.rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) }), [409]);
+  if (created) await a.event(pc, { type: "Normal", reason: "TokenSecretCreated", message: `Generated Secret ${name} to sign access tokens` });
+}
+
 export async function act(a: Actor, pc: PushCluster, o: Observed, d: Decision): Promise<void> {
   const { rest } = a;
   const ns = pc.metadata.namespace;
   const n = names(pc);
-  if (d.createTokenSecret) {
-    const created = await guarded("Secret", ns, n.tokenSecret, () => rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) }), [409]);
-    if (created) await a.event(pc, { type: "Normal", reason: "TokenSecretCreated", message: `Generated Secret ${n.tokenSecret} to sign access tokens` });
-  }
   for (const w of d.writes) {
     const obj: KubeObject = w.obj;
     const plural = pluralOf(obj.kind);

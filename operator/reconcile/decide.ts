@@ -2,7 +2,7 @@
 // objects are built once, from the node count this pass chooses; an owned object is written when it is
 // missing, when the operator wants something else of it, or when a field it owns drifted.
 import type { AffinityDocument } from "../../push-node/affinity/document.js";
-import { desiredObjects, names, nodeRoute, podTemplate } from "../desired.js";
+import { RESTARTED_AT, configHash, desiredObjects, names, nodeRoute, podTemplate, type TemplateInputs } from "../desired.js";
 import { drifted, repairPatch } from "../drift.js";
 import { autoscale, planNodes, type NodesPlan, type OperatorEvent, type PodFact } from "../scaling.js";
 import type { Problem } from "../status.js";
@@ -18,8 +18,6 @@ export type Write =
   | { op: "patch"; obj: KubeObject; patch: unknown; drift: string[] };
 
 export interface Decision {
-  /** Generate the token-signing Secret (it does not exist and the spec names none). */
-  createTokenSecret: boolean;
   writes: Write[];
   /** Per-node Services of nodes that no longer exist. */
   deleteServices: string[];
@@ -95,7 +93,11 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   }
 
   // Which nodes drain, roll, join: the pure scaling decision.
-  const hash = podTemplate(pc).hash;
+  // What shapes the pods besides the spec: the referenced Secrets' and ConfigMaps' contents (a rotated
+  // Secret rolls the nodes, drained) and `kubectl rollout restart`'s stamp on the StatefulSet.
+  const restartedAt: string | undefined = sts?.spec?.template?.metadata?.annotations?.[RESTARTED_AT];
+  const inputs: TemplateInputs = { configHash: configHash(o.referenced), ...(restartedAt ? { restartedAt } : {}) };
+  const hash = podTemplate(pc, inputs).hash;
   const facts: PodFact[] = o.pods.map((p) => {
     const cond = (p.status?.conditions ?? []).find((c: any) => c.type === "Ready");
     const ready = cond?.status === "True" && !p.metadata.deletionTimestamp;
@@ -135,7 +137,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   // The owned objects, built once.
   const serviceNodes = Array.from({ length: Math.max(current, target, replicas) }, (_, i) => n.node(i));
   const writes: Write[] = [];
-  for (const obj of desiredObjects(pc, { replicas, nodes: serviceNodes, serviceMonitorCrd: o.serviceMonitorCrd })) {
+  for (const obj of desiredObjects(pc, { replicas, nodes: serviceNodes, serviceMonitorCrd: o.serviceMonitorCrd, template: inputs })) {
     const w = writeFor(obj, o.live.get(liveKey(obj.kind, obj.metadata.name)));
     if (!w) continue;
     writes.push(w.write);
@@ -155,7 +157,6 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   const problem: Problem | null = o.redisError ? { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${o.redisError}` } : null;
   const grace = (pc.spec.drainGracePeriodSeconds ?? 60) * 1000;
   return {
-    createTokenSecret: !pc.spec.auth.tokenSecretRef && !o.live.has(liveKey("Secret", n.tokenSecret)),
     writes,
     deleteServices,
     deletePods: plan?.deletePods ?? [],

@@ -1,6 +1,6 @@
 // Step 1 of a reconcile: read the world a PushCluster's decisions depend on. Reads only; no decision.
 import { parseAffinityDocument, type AffinityDocument } from "../../push-node/affinity/document.js";
-import { keyPrefix, names, secretRefs, selectorString } from "../desired.js";
+import { keyPrefix, names, referencedConfig, selectorString } from "../desired.js";
 import { readLoads, type RedisPool } from "../redis-ops.js";
 import type { NodeLoad } from "../scaling.js";
 import type { PushCluster } from "../types.js";
@@ -16,20 +16,26 @@ export interface Observed {
   loads: Map<string, NodeLoad & { state: string }> | null;
   redisError: string | null;
   serviceMonitorCrd: boolean;
+  /** Contents of the Secrets and ConfigMaps the pods read (observeReferenced). */
+  referenced: Map<string, Record<string, string> | null>;
 }
 
 export const liveKey = (kind: string, name: string) => `${kind}/${name}`;
 
-/** The referenced Secrets' data by name (null for a Secret that does not exist). */
-export async function observeSecrets(rest: KubeRest, pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
+/** The contents of every Secret and ConfigMap the pods read, by "Secret/name" or "ConfigMap/name" (null: it does not exist). */
+export async function observeReferenced(rest: KubeRest, pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
   const out = new Map<string, Record<string, string> | null>();
-  for (const { name } of secretRefs(pc)) {
-    if (out.has(name)) continue;
-    const s = await rest.find(apiPath("v1", "secrets", pc.metadata.namespace, name));
-    out.set(name, s ? (s.data ?? {}) : null);
+  for (const key of referencedConfig(pc)) {
+    const [kind, name] = key.split("/") as [string, string];
+    const obj = await rest.find(apiPath("v1", kind === "Secret" ? "secrets" : "configmaps", pc.metadata.namespace, name));
+    out.set(key, obj ? { ...(obj.data ?? {}), ...(obj.binaryData ?? {}) } : null);
   }
   return out;
 }
+
+/** The Secrets among them, by name (what missingSecrets reads). */
+export const secretsByName = (referenced: ReadonlyMap<string, Record<string, string> | null>) =>
+  new Map([...referenced].filter(([k]) => k.startsWith("Secret/")).map(([k, v]) => [k.slice("Secret/".length), v]));
 
 /** The owned objects that are not Services, by kind and API path (Services come from one list). */
 function ownedPaths(pc: PushCluster, serviceMonitorCrd: boolean): Array<[kind: string, name: string, path: string]> {
@@ -41,14 +47,19 @@ function ownedPaths(pc: PushCluster, serviceMonitorCrd: boolean): Array<[kind: s
     ["RoleBinding", n.role, apiPath("rbac.authorization.k8s.io/v1", "rolebindings", ns, n.role)],
     ["StatefulSet", n.statefulSet, apiPath("apps/v1", "statefulsets", ns, n.statefulSet)],
     ["PodDisruptionBudget", n.pdb, apiPath("policy/v1", "poddisruptionbudgets", ns, n.pdb)],
-    ["Secret", n.tokenSecret, apiPath("v1", "secrets", ns, n.tokenSecret)],
   ];
   if (pc.spec.endpoint?.ingress?.enabled) out.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
   if (pc.spec.monitoring?.serviceMonitor?.enabled && serviceMonitorCrd) out.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
   return out;
 }
 
-export async function observe(d: { rest: KubeRest; redis: RedisPool; serviceMonitorCrd: () => Promise<boolean> }, pc: PushCluster, redisUrl: string, now: number): Promise<Observed> {
+export async function observe(
+  d: { rest: KubeRest; redis: RedisPool; serviceMonitorCrd: () => Promise<boolean> },
+  pc: PushCluster,
+  referenced: Map<string, Record<string, string> | null>,
+  redisUrl: string,
+  now: number,
+): Promise<Observed> {
   const { rest } = d;
   const ns = pc.metadata.namespace;
   const n = names(pc);
@@ -75,5 +86,5 @@ export async function observe(d: { rest: KubeRest; redis: RedisPool; serviceMoni
   } catch (err) {
     redisError = (err as Error).message;
   }
-  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd };
+  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd, referenced };
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { decide, LAST_APPLIED, writeFor } from "../../operator/reconcile/decide.js";
 import { liveKey, type Observed } from "../../operator/reconcile/observe.js";
-import { desiredObjects, podTemplate } from "../../operator/desired.js";
+import { configHash, desiredObjects, podTemplate } from "../../operator/desired.js";
 import type { PushCluster } from "../../operator/types.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00Z");
@@ -15,18 +15,19 @@ const pc: PushCluster = {
 };
 const nodes = ["hc-0", "hc-1", "hc-2"];
 /** What the API server holds after the operator applied everything for three nodes (plus a server-set field). */
+const referenced = () => new Map<string, Record<string, string> | null>([["Secret/hc-token", { secret: "czE=" }], ["Secret/p", { keys: "azE=" }], ["Secret/t", { secret: "dDE=" }]]);
+const inputs = { configHash: configHash(referenced()) };
 function converged(): Observed {
   const live = new Map<string, any>();
-  for (const obj of desiredObjects(pc, { replicas: 3, nodes, serviceMonitorCrd: false })) {
+  for (const obj of desiredObjects(pc, { replicas: 3, nodes, serviceMonitorCrd: false, template: inputs })) {
     const applied = structuredClone({ ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [LAST_APPLIED]: JSON.stringify(obj) }, resourceVersion: "7" } }) as any;
     if (obj.kind === "Service") applied.spec.clusterIP = applied.spec.clusterIP ?? `10.0.0.${nodes.indexOf(obj.metadata.name) + 10}`;
     live.set(liveKey(obj.kind, obj.metadata.name), applied);
   }
-  live.set(liveKey("Secret", "hc-token"), { metadata: { name: "hc-token" } });
-  const hash = podTemplate(pc).hash;
+  const hash = podTemplate(pc, inputs).hash;
   const pods = nodes.map((name) => ({ metadata: { name, labels: { "herald.dev/template-hash": hash } }, status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-11-25T11:00:00Z" }] } }));
   const doc = { version: 4, nodes: nodes.map((id) => ({ id, url: `http://${live.get(liveKey("Service", id)).spec.clusterIP}`, path: "/socket.io", state: "active" as const })), pins: {} };
-  return { now: T0, live, pods, affinity: { configMap: { metadata: { name: "hc-affinity" } }, doc }, loads: new Map(nodes.map((id) => [id, { sockets: 1, users: 1, state: "active" }])), redisError: null, serviceMonitorCrd: false };
+  return { now: T0, live, pods, affinity: { configMap: { metadata: { name: "hc-affinity" } }, doc }, loads: new Map(nodes.map((id) => [id, { sockets: 1, users: 1, state: "active" }])), redisError: null, serviceMonitorCrd: false, referenced: referenced() };
 }
 
 describe("decide", () => {
@@ -70,7 +71,7 @@ describe("decide", () => {
   });
 
   it("adopts an object written without the last-applied record (an older operator) with one quiet patch", () => {
-    const obj = desiredObjects(pc, { replicas: 3, nodes, serviceMonitorCrd: false }).find((x) => x.kind === "Role")!;
+    const obj = desiredObjects(pc, { replicas: 3, nodes, serviceMonitorCrd: false, template: inputs }).find((x) => x.kind === "Role")!;
     const w = writeFor(obj, { ...structuredClone(obj), metadata: { ...obj.metadata, annotations: { "herald.dev/spec-hash": "abc" } } });
     expect(w!.write.op).toBe("patch");
     expect(w!.event).toBeUndefined();
@@ -97,5 +98,42 @@ describe("a template the operator builds differently (an upgrade)", () => {
     const after = converged();
     for (const p of after.pods) p.metadata.labels["herald.dev/template-hash"] = old;
     expect(decide({ ...pc, status: { observedGeneration: 3, draining: d.plan!.draining } }, after).events.map((e) => e.reason)).not.toContain("TemplateChanged");
+  });
+});
+
+describe("rotation and restarts", () => {
+  const rollsTo = (o: Observed) => {
+    const d = decide(pc, o);
+    const sts = d.writes.find((w) => w.obj.kind === "StatefulSet");
+    return { d, hash: (sts?.obj as any)?.spec.template.metadata.labels["herald.dev/template-hash"] as string | undefined };
+  };
+
+  it("rolls the nodes, drained, when a Secret they read is rotated", () => {
+    const o = converged();
+    o.referenced.set("Secret/p", { keys: "azI=" });
+    const { d, hash } = rollsTo(o);
+    expect(hash).toBeDefined();
+    expect(hash).not.toBe(podTemplate(pc, inputs).hash);
+    expect(d.events.map((e) => e.reason)).toEqual(expect.arrayContaining(["TemplateChanged", "Draining"]));
+    expect(d.deletePods).toEqual([]); // drained first, replaced later
+  });
+
+  it("turns kubectl rollout restart (the restartedAt stamp) into a drained roll that keeps the stamp", () => {
+    const o = converged();
+    o.live.get("StatefulSet/hc").spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"] = "2026-11-25T12:00:00Z";
+    const { d, hash } = rollsTo(o);
+    expect(hash).not.toBe(podTemplate(pc, inputs).hash);
+    expect((d.writes[0]!.obj as any).spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]).toBe("2026-11-25T12:00:00Z");
+    expect(d.events.map((e) => e.reason)).toContain("Draining");
+  });
+
+  it("does not roll for a new drain grace period: draining uses it at once, pods when next replaced", () => {
+    const longer = { ...pc, spec: { ...pc.spec, drainGracePeriodSeconds: 300 } };
+    expect(podTemplate(longer, inputs).hash).toBe(podTemplate(pc, inputs).hash);
+    const d = decide(longer, converged());
+    expect(d.writes.map((w) => w.obj.kind)).toEqual(["StatefulSet"]);
+    expect((d.writes[0]!.obj as any).spec.template.spec.terminationGracePeriodSeconds).toBe(310);
+    expect(d.events.map((e) => e.reason)).not.toContain("Draining");
+    expect(d.plan!.phase).toBe("Stable");
   });
 });

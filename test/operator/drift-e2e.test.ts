@@ -5,6 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOperator, startWorld, pushClusterYaml, type HeraldWorld, type OperatorProcess } from "../helpers/operator.js";
 import { until } from "../helpers/ports.js";
 
+// The pod template section, as a cluster might require it (checked by the CRD's schema on apply).
+const POD = `  pod:
+    tolerations: [{ key: dedicated, operator: Equal, value: push, effect: NoSchedule }]
+    nodeSelector: { kubernetes.io/os: linux }
+    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway, labelSelector: { matchLabels: { app.kubernetes.io/instance: dr } } }]
+    priorityClassName: push-high
+    imagePullSecrets: [{ name: registry }]
+    labels: { team: push }
+`;
+
 let world: HeraldWorld;
 let operator: OperatorProcess;
 
@@ -16,13 +26,37 @@ const driftEvents = async () => (await getJson(["-n", "apps", "get", "events", "
 beforeAll(async () => {
   world = await startWorld();
   operator = await startOperator(world.kubeconfig);
-  await world.kubectl(["apply", "-f", "-"], pushClusterYaml("dr", world.redis.url).replace("replicas: 3", "replicas: 2"));
+  await world.kubectl(["apply", "-f", "-"], pushClusterYaml("dr", world.redis.url, POD).replace("replicas: 3", "replicas: 2"));
   await until(isReady, "dr Ready", 90_000, 200);
 }, 150_000);
 
 afterAll(async () => {
   await operator?.stop();
   await world?.stop();
+});
+
+describe("the pod template section", () => {
+  it("reaches the StatefulSet and its pods, with the restricted-compliant security default", async () => {
+    const t = (await get("statefulset/dr")).spec.template;
+    expect(t.spec.tolerations).toEqual([{ key: "dedicated", operator: "Equal", value: "push", effect: "NoSchedule" }]);
+    expect(t.spec.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+    expect(t.spec.topologySpreadConstraints[0]).toMatchObject({ maxSkew: 1, topologyKey: "kubernetes.io/hostname" });
+    expect(t.spec.priorityClassName).toBe("push-high");
+    expect(t.spec.imagePullSecrets).toEqual([{ name: "registry" }]);
+    expect(t.metadata.labels.team).toBe("push");
+    expect(t.spec.securityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
+    const pod = await get("pod/dr-0");
+    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.spec.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(pod.spec.tolerations).toEqual(t.spec.tolerations);
+  });
+
+  it("is refused by the schema when malformed", async () => {
+    const bad = pushClusterYaml("bad", world.redis.url, "  pod:\n    imagePullSecrets: [{ secret: registry }]\n");
+    await expect(world.kubectl(["apply", "-f", "-"], bad)).rejects.toThrow(/spec\.pod\.imagePullSecrets\[0\]/);
+    const wrongType = pushClusterYaml("bad", world.redis.url, "  pod:\n    tolerations: none\n");
+    await expect(world.kubectl(["apply", "-f", "-"], wrongType)).rejects.toThrow(/spec\.pod\.tolerations/);
+  });
 });
 
 describe("drift repair", () => {
