@@ -2,8 +2,8 @@
 // masters), read by that node alone with a blocking XREAD on a dedicated connection. What concurrent
 // publishes send to one node in the same tick goes out as one stream entry (one XADD, one read, one parse).
 import type { Logger } from "pino";
-import type { RedisClient } from "../redis.js";
-import { keys } from "../store/keys.js";
+import type { RedisClient } from "../../common/redis.js";
+import { keys } from "../../protocol/keys.js";
 import type { Envelope, NodeBus } from "./node-bus.js";
 
 const MAX_LEN = 100_000;

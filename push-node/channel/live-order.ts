@@ -3,7 +3,7 @@
 // idempotency key). Each carries its inbox offset and the offset before it (`prev`), so the node can
 // emit in order, drop repeats, and hold back what follows a hole until the hole is filled from the inbox.
 // Pure: state in, decisions out.
-import { START, compareOffsets } from "../store/user-store.js";
+import { START, compareOffsets } from "../../protocol/positions.js";
 
 export interface Placed<T> {
   epoch: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { giveUp, newOrder, offer } from "../../push-node/channel/live-order.js";
 import { resumeFrom } from "../../push-node/channel/resume.js";
 import { newIncarnation, presenceIsCurrent } from "../../push-node/cluster/incarnation.js";
-import { compareOffsets } from "../../push-node/store/user-store.js";
+import { compareOffsets } from "../../protocol/positions.js";
 import { ConfigError, loadConfig } from "../../push-node/config.js";
 
 const m = (offset: string, prev: string, epoch = "e1") => ({ epoch, offset, prev, item: offset });
@@ -100,6 +100,13 @@ describe("configuration", () => {
     const c = loadConfig({ HERALD_NODE_ID: "push-3", HERALD_SOCKET_PATH: "/n/{node}/socket.io", HERALD_PUBLIC_URL: "https://{node}.push.example.com/" });
     expect(c.socketPath).toBe("/n/push-3/socket.io");
     expect(c.publicUrl).toBe("https://push-3.push.example.com");
+  });
+
+  it("takes a listen backlog, 4096 by default, and refuses one that is not a positive integer", () => {
+    expect(loadConfig({}).listenBacklog).toBe(4096);
+    expect(loadConfig({ HERALD_LISTEN_BACKLOG: "20000" }).listenBacklog).toBe(20000);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "0" })).toThrow(/HERALD_LISTEN_BACKLOG/);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "lots" })).toThrow(/HERALD_LISTEN_BACKLOG/);
   });
 
   it("reads a full cluster configuration", () => {
