@@ -11,11 +11,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json cli.ts ./
+COPY protocol/ protocol/
+COPY common/ common/
 COPY push-node/ push-node/
 COPY operator/ operator/
 COPY client/ client/
 COPY cli/ cli/
-COPY simulator/ simulator/
 RUN npm run build
 
 # 2. Production dependencies only, on the runtime's base (no dependency has native code, checked by the test).

@@ -83,23 +83,7 @@ program
   .addOption(json())
   .action((o) => run("check-config", async () => (await import("./cli/check-config.js")).checkConfigCommand(o)));
 
-program.commandsGroup("Development:");
-program
-  .command("cluster")
-  .description("run a whole cluster on this machine: Kubernetes API simulator, redis-server, operator, three push nodes")
-  .action(async () => {
-    await import("./operator/local-cluster.js");
-  });
-program
-  .command("sim")
-  .description("run the Kubernetes API simulator (docs/simulator.md)")
-  .option("-v, --verbose", "log every request")
-  .option("--rbac", "enforce RBAC")
-  .action(async () => {
-    await import("./simulator/main.js");
-  });
-
-program.addHelpText("after", "\nExit codes: 0 ok, 64 usage, 65 input refused, 69 node unreachable or unavailable, 77 credentials refused, 78 invalid configuration, 1 other (docs/cli.md).");
+program.addHelpText("after", "\nDevelopment tools (not in the image): npm run cluster, npm run sim (node dist/dev/cli.js --help).\nExit codes: 0 ok, 64 usage, 65 input refused, 69 node unreachable or unavailable, 77 credentials refused, 78 invalid configuration, 1 other (docs/cli.md).");
 
 try {
   if (process.argv.length <= 2) {

@@ -1,6 +1,8 @@
 // Environment → one validated, typed Config. Every variable is documented in the README.
 import { hostname } from "node:os";
 import { z } from "zod";
+import { trustedProxies } from "./http/client-ip.js";
+import type { RedisConfig } from "../common/redis.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -9,7 +11,8 @@ const list = z.string().transform((s) => s.split(",").map((x) => x.trim()).filte
 const env = z
   .object({
     PORT: int(0, 65535).default(3000),
-    HOST: z.string().min(1).default("0.0.0.0"),
+    HOST: z.string().min(1).optional(),
+    HERALD_LISTEN_BACKLOG: int(1, 1_000_000).default(4096),
     HERALD_NODE_ID: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "use letters, digits, '.', '_' or '-' (at most 63)").optional(),
     HERALD_PUBLIC_URL: z.string().regex(/^https?:\/\/[^\s]+$/, "must be an http:// or https:// URL").optional(),
     HERALD_SOCKET_PATH: z.string().regex(/^\/[^\s?#]*$/, "must start with '/'").default("/socket.io"),
@@ -22,6 +25,8 @@ const env = z
     HERALD_TICKET_JWKS_URL: z.url().optional(),
     HERALD_TICKET_ISSUER: z.string().optional(),
     HERALD_TICKET_AUDIENCE: z.string().optional(),
+    HERALD_TICKET_MAX_LIFETIME_SECONDS: int(10, 86_400).default(300),
+    HERALD_TICKET_CLOCK_SKEW_SECONDS: int(0, 300).default(30),
     HERALD_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     HERALD_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(3000),
     HERALD_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -33,6 +38,10 @@ const env = z
     POD_NAMESPACE: z.string().optional(),
     HERALD_MAX_PAYLOAD_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
     HERALD_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
+    HERALD_MAX_SOCKET_BUFFER_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
+    HERALD_MAX_SOCKETS_PER_USER: int(0, 100_000).default(10),
+    HERALD_MAX_INBOUND_PER_SECOND: int(0, 1_000_000).default(50),
+    HERALD_MAX_DATA_DEPTH: int(1, 1000).default(64),
     HERALD_MAX_RECIPIENTS: int(1, 100_000).default(1000),
     HERALD_MAX_BATCH: int(1, 10_000).default(500),
     HERALD_IDEMPOTENCY_WINDOW_SECONDS: int(1, 86_400).default(300),
@@ -43,11 +52,23 @@ const env = z
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
     HERALD_DEMO_PAGE: bool.optional(),
+    HERALD_TRUSTED_PROXIES: list.default([]).check((ctx) => {
+      try {
+        trustedProxies(ctx.value);
+      } catch (err) {
+        ctx.issues.push({ code: "custom", message: (err as Error).message, input: ctx.value });
+      }
+    }),
+    HERALD_LOGIN_PER_IP_PER_MINUTE: int(0, 10_000_000).default(600),
+    HERALD_LOGIN_PER_USER_PER_MINUTE: int(0, 10_000_000).default(60),
+    HERALD_PUBLISH_PER_KEY_PER_MINUTE: int(0, 1_000_000_000).default(0),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   });
 
-export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
-export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+/** Every variable the loader reads (for the fuzz suite and documentation checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(env.shape);
+
+export type TicketConfig = { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxLifetimeSeconds: number; clockSkewSeconds: number };
 export type AffinitySourceConfig =
   | { kind: "auto" }
   | { kind: "file"; path: string }
@@ -56,6 +77,8 @@ export type AffinitySourceConfig =
 export interface Config {
   port: number;
   host: string;
+  /** Pending-connection queue of the listening socket; the kernel caps it at net.core.somaxconn. */
+  listenBacklog: number;
   nodeId: string;
   publicUrl: string;
   socketPath: string;
@@ -68,7 +91,9 @@ export interface Config {
   token: { secret: string; generated: boolean; ttlSeconds: number };
   publishKeys: { keys: string[]; generated: boolean };
   affinity: AffinitySourceConfig;
-  limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number };
+  limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number; maxDataDepth: number };
+  /** Per-socket and per-user bounds on the channel (docs/security.md). 0 turns a count limit off. */
+  channel: { maxSocketBufferBytes: number; maxSocketsPerUser: number; maxInboundPerSecond: number };
   idempotencyWindowMs: number;
   inbox: { ttlMs: number; maxLength: number };
   heartbeatMs: number;
@@ -77,6 +102,10 @@ export interface Config {
   corsOrigins: string[];
   /** Serve the demo and status page at / (HERALD_DEMO_PAGE; on by default in embedded mode). */
   demoPage: boolean;
+  /** Addresses or CIDR ranges whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Token-bucket rates per minute (0 = off), kept in memory on each node. */
+  rates: { loginPerIp: number; loginPerUser: number; publishPerKey: number };
   logLevel: string;
 }
 
@@ -137,7 +166,7 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     auth = { mode: "dev" };
   } else if (authMode === "ticket") {
     if (!raw.HERALD_TICKET_SECRET && !raw.HERALD_TICKET_JWKS_URL) fail("HERALD_TICKET_SECRET", "ticket mode needs HERALD_TICKET_SECRET (HS256) or HERALD_TICKET_JWKS_URL (RS256/ES256)");
-    auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE } };
+    auth = { mode: "ticket", ticket: { secret: v.HERALD_TICKET_SECRET, jwksUrl: v.HERALD_TICKET_JWKS_URL, issuer: v.HERALD_TICKET_ISSUER, audience: v.HERALD_TICKET_AUDIENCE, maxLifetimeSeconds: v.HERALD_TICKET_MAX_LIFETIME_SECONDS ?? 300, clockSkewSeconds: v.HERALD_TICKET_CLOCK_SKEW_SECONDS ?? 30 } };
   } else if (authMode === "webhook") {
     if (!raw.HERALD_WEBHOOK_URL) fail("HERALD_WEBHOOK_URL", "is required when HERALD_AUTH_MODE=webhook");
     auth = { mode: "webhook", url: v.HERALD_WEBHOOK_URL!, timeoutMs: v.HERALD_WEBHOOK_TIMEOUT_MS! };
@@ -160,7 +189,9 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
   const nodeId = c.HERALD_NODE_ID ?? (embedded ? "node-1" : sanitizeHost(hostname()));
   const config: Config = {
     port: c.PORT,
-    host: c.HOST,
+    // The embedded mode accepts anyone as anyone (dev login, a known publish key): loopback only unless HOST says otherwise.
+    host: c.HOST ?? (embedded ? "127.0.0.1" : "0.0.0.0"),
+    listenBacklog: c.HERALD_LISTEN_BACKLOG,
     nodeId,
     // "{node}" in either stands for the node id, so that one pod template serves every node of a StatefulSet.
     publicUrl: (c.HERALD_PUBLIC_URL ?? `http://localhost:${c.PORT}`).replaceAll("{node}", nodeId).replace(/\/$/, ""),
@@ -171,7 +202,8 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     token: { secret: c.HERALD_TOKEN_SECRET ?? random(), generated: !c.HERALD_TOKEN_SECRET, ttlSeconds: c.HERALD_TOKEN_TTL_SECONDS },
     publishKeys: { keys: c.HERALD_PUBLISH_KEYS?.length ? c.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !c.HERALD_PUBLISH_KEYS?.length },
     affinity,
-    limits: { maxPayloadBytes: c.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: c.HERALD_MAX_BODY_BYTES, maxRecipients: c.HERALD_MAX_RECIPIENTS, maxBatch: c.HERALD_MAX_BATCH },
+    limits: { maxPayloadBytes: c.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: c.HERALD_MAX_BODY_BYTES, maxRecipients: c.HERALD_MAX_RECIPIENTS, maxBatch: c.HERALD_MAX_BATCH, maxDataDepth: c.HERALD_MAX_DATA_DEPTH },
+    channel: { maxSocketBufferBytes: c.HERALD_MAX_SOCKET_BUFFER_BYTES, maxSocketsPerUser: c.HERALD_MAX_SOCKETS_PER_USER, maxInboundPerSecond: c.HERALD_MAX_INBOUND_PER_SECOND },
     idempotencyWindowMs: c.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
     inbox: { ttlMs: c.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: c.HERALD_INBOX_MAX_LENGTH },
     heartbeatMs: c.HERALD_HEARTBEAT_MS,
@@ -179,6 +211,8 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     shutdownGraceMs: c.HERALD_SHUTDOWN_GRACE_MS,
     corsOrigins: c.HERALD_CORS_ORIGINS,
     demoPage: c.HERALD_DEMO_PAGE ?? embedded,
+    trustedProxies: c.HERALD_TRUSTED_PROXIES,
+    rates: { loginPerIp: c.HERALD_LOGIN_PER_IP_PER_MINUTE, loginPerUser: c.HERALD_LOGIN_PER_USER_PER_MINUTE, publishPerKey: c.HERALD_PUBLISH_PER_KEY_PER_MINUTE },
     logLevel: c.LOG_LEVEL,
   };
   return { config, problems };

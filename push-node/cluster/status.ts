@@ -1,6 +1,6 @@
 // What GET /v1/status answers: the cluster as this node sees it. Counts only, never user ids. Pure.
-import type { AffinityDocument } from "../affinity/document.js";
-import type { NodeInfo } from "./registry.js";
+import type { AffinityDocument } from "../../protocol/affinity-document.js";
+import type { NodeInfo } from "../../protocol/nodes.js";
 
 export interface Rates {
   /** Messages accepted by this node's publish route per second (recent average). */
@@ -35,7 +35,7 @@ export interface ClusterStatus {
 
 const ZERO: Rates = { published: 0, delivered: 0 };
 
-export function clusterStatus(self: string, nodes: NodeInfo[], doc: AffinityDocument | null, now: number, ttlMs: number): ClusterStatus {
+export function clusterStatus(self: string, nodes: readonly NodeInfo[], doc: AffinityDocument | null, now: number, ttlMs: number): ClusterStatus {
   const listed = new Map((doc?.nodes ?? []).map((n) => [n.id, n]));
   const out: NodeStatus[] = nodes
     .map((n) => {
@@ -80,3 +80,27 @@ export function ratePerSecond(before: { at: number; count: number } | null, afte
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
+
+/** Samples the node's published and delivered counters at each heartbeat and keeps their recent rates. */
+export class RateSampler {
+  private samples: Array<{ at: number; published: number; delivered: number }> = [];
+  private rates: Rates = ZERO;
+  constructor(private readonly counters: { published: Summable; delivered: Summable }, private readonly windowMs = 5000) {}
+
+  current(): Rates {
+    return this.rates;
+  }
+
+  async sample(): Promise<void> {
+    const now = { at: Date.now(), published: await total(this.counters.published), delivered: await total(this.counters.delivered) };
+    this.samples = [...this.samples.filter((x) => now.at - x.at <= this.windowMs), now];
+    const first = this.samples[0]!;
+    this.rates = {
+      published: ratePerSecond({ at: first.at, count: first.published }, { at: now.at, count: now.published }),
+      delivered: ratePerSecond({ at: first.at, count: first.delivered }, { at: now.at, count: now.delivered }),
+    };
+  }
+}
+
+type Summable = { get(): Promise<{ values: Array<{ value: number }> }> };
+const total = async (c: Summable) => (await c.get()).values.reduce((t, v) => t + v.value, 0);

@@ -8,7 +8,7 @@ import { publishRequest } from "../publisher.js";
 import * as s from "./schemas.js";
 
 type Limits = Config["limits"];
-export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 64 * 1024, maxBodyBytes: 4 * 1024 * 1024, maxRecipients: 1000, maxBatch: 500 };
+export const DEFAULT_LIMITS: Limits = { maxPayloadBytes: 64 * 1024, maxBodyBytes: 4 * 1024 * 1024, maxRecipients: 1000, maxBatch: 500, maxDataDepth: 64 };
 
 export function openApiDocument(limits: Limits = DEFAULT_LIMITS, version = "0.1.0"): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();

@@ -4,6 +4,10 @@ import { jwtVerify } from "jose";
 import { startNode, type NodeProcess } from "../helpers/push-node.js";
 import { cli, startCli } from "../helpers/cli.js";
 import { until } from "../helpers/ports.js";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const DEV_CLI = fileURLToPath(new URL("../../dist/dev/cli.js", import.meta.url));
 
 const SECRET = "cli-test-token-secret-0123456789abcdef0123";
 let node: NodeProcess;
@@ -17,16 +21,35 @@ afterAll(async () => {
 });
 
 describe("herald --help", () => {
-  it("lists every command, development commands apart, and the exit codes", async () => {
+  it("lists every command, points at the development tools, and gives the exit codes", async () => {
     const r = await cli(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["push-node", "operator", "login", "listen", "publish", "status", "ticket", "check-config", "cluster", "sim"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
-    expect(r.stdout.indexOf("Development:")).toBeLessThan(r.stdout.indexOf("  cluster"));
-    expect(r.stdout.indexOf("Development:")).toBeGreaterThan(r.stdout.indexOf("  publish"));
+    for (const c of ["push-node", "operator", "login", "listen", "publish", "status", "ticket", "check-config"]) expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+    expect(r.stdout).not.toMatch(/^  (cluster|sim)\b/m);
+    expect(r.stdout).toMatch(/Development tools \(not in the image\): npm run cluster, npm run sim/);
     expect(r.stdout).toMatch(/Exit codes: 0 ok, 64 usage/);
   });
 
-  it.each(["push-node", "operator", "login", "listen", "publish", "status", "ticket", "check-config", "cluster", "sim"])("answers `%s --help` without running it", async (c) => {
+  it("the development entry point lists cluster and sim and answers --help on each without running it", async () => {
+    const dev = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn(process.execPath, [DEV_CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      p.stdout!.on("data", (d) => (out += d));
+      p.once("close", (code) => resolve({ code, out }));
+    });
+    const all = await dev(["--help"]);
+    expect(all.code).toBe(0);
+    expect(all.out).toMatch(/^  cluster\b/m);
+    expect(all.out).toMatch(/^  sim\b/m);
+    for (const c of ["cluster", "sim"]) {
+      const r = await dev([c, "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^${c}: `));
+    }
+    expect((await dev(["nope"])).code).toBe(2);
+  });
+
+  it.each(["push-node", "operator", "login", "listen", "publish", "status", "ticket", "check-config"])("answers `%s --help` without running it", async (c) => {
     const r = await cli([c, "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: herald ${c}`));

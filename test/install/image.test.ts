@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { ROOT } from "../helpers/push-node.js";
 import { freePort, until } from "../helpers/ports.js";
 import { kubectlOk } from "../helpers/operator.js";

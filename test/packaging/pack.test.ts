@@ -15,7 +15,7 @@ import { launchChromium } from "../helpers/browser.js";
 import { freePort, until } from "../helpers/ports.js";
 
 const run = promisify(execFile);
-const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.md", "cli.ts", "cli", "bin", "crds", "demo", "push-node", "operator", "client", "simulator"];
+const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.md", "cli.ts", "cli", "bin", "crds", "demo", "protocol", "common", "push-node", "operator", "client", "dev"];
 let work: string;
 let tarballs: { server: string; client: string };
 let app: string;
@@ -63,12 +63,13 @@ describe("the packages", () => {
     const files = await list(tarballs.server);
     for (const f of ["package/bin/herald.js", "package/dist/cli.js", "package/dist/push-node/index.js", "package/dist/push-node/index.d.ts", "package/dist/client/index.js", "package/crds/pushcluster.yaml"]) expect(files).toContain(f);
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
-    expect(files.filter((f) => f.startsWith("package/test/"))).toEqual([]);
+    expect(files.filter((f) => f.startsWith("package/test/") || f.startsWith("package/dist/dev/") || f.startsWith("package/dist/bench/"))).toEqual([]);
+    expect(files).toContain("package/dist/protocol/positions.js");
   });
 
   it("the SDK tarball: ESM, types, a browser build, and only socket.io-client at run time", async () => {
     const files = await list(tarballs.client);
-    for (const f of ["package/dist/index.js", "package/dist/index.d.ts", "package/dist/position.js", "package/dist/herald-client.browser.js", "package/dist/herald-client.browser.iife.js"]) expect(files).toContain(f);
+    for (const f of ["package/dist/client/index.js", "package/dist/client/index.d.ts", "package/dist/client/position.js", "package/dist/protocol/positions.js", "package/dist/herald-client.browser.js", "package/dist/herald-client.browser.iife.js"]) expect(files).toContain(f);
     const pkg = JSON.parse(readFileSync(join(app, "node_modules/@herald-push/client/package.json"), "utf8"));
     expect(pkg.type).toBe("module");
     expect(Object.keys(pkg.dependencies)).toEqual(["socket.io-client"]);

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { clusterEnv, startNode, type NodeProcess } from "../helpers/push-node.js";
-import { connect, loginTicket, publish, type LoginResult, type TestClient } from "../helpers/client.js";
+import { PUBLISH_KEY, clusterEnv, startNode, type NodeProcess } from "../helpers/push-node.js";
+import { connect, loginTicket, postJson, publish, type LoginResult, type TestClient } from "../helpers/client.js";
 import { until } from "../helpers/ports.js";
 
 let redis: RedisServer;
@@ -28,6 +28,10 @@ async function client(l: LoginResult, auth: Record<string, unknown> = {}) {
   return c;
 }
 
+// This test finds where users land by logging in again and again from one address (polling every 25 ms):
+// far more than the default login rate limits allow, which test/push-node/rate-limits.test.ts covers.
+const POLLING_LOGINS = { HERALD_LOGIN_PER_IP_PER_MINUTE: "0", HERALD_LOGIN_PER_USER_PER_MINUTE: "0" };
+
 beforeAll(async () => {
   redis = await startRedis();
   // The affinity file lists three nodes on ports chosen now; it exists before the nodes start.
@@ -35,7 +39,7 @@ beforeAll(async () => {
   const ports = [await freePort(), await freePort(), await freePort()];
   const planned = ports.map((p, i) => ({ id: `push-${i}`, url: `http://127.0.0.1:${p}` })) as unknown as NodeProcess[];
   writeAffinity(1, planned, { pinned: "push-2" });
-  for (let i = 0; i < 3; i++) nodes.push(await startNode(clusterEnv(redis.url, { HERALD_NODE_ID: `push-${i}`, HERALD_AFFINITY_FILE: affinityFile }), { port: ports[i] }));
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(clusterEnv(redis.url, { HERALD_NODE_ID: `push-${i}`, HERALD_AFFINITY_FILE: affinityFile, ...POLLING_LOGINS }), { port: ports[i] }));
 });
 
 afterAll(async () => {
@@ -94,6 +98,29 @@ describe("a Redis-backed cluster of push nodes", () => {
     // publish the moment each client saw "connect"
     await Promise.all(logins.map((l) => publish(nodes[0]!.url, { to: [l.userId], data: "right away" })));
     for (const c of clients) expect((await c.waitFor(1, 5000))[0].data).toBe("right away");
+  });
+
+  it("POST /v1/disconnect on any node closes the user's sockets on every node, and no one else's", async () => {
+    const byNode = new Map<string, LoginResult>();
+    for (let i = 0; byNode.size < 3; i++) {
+      const l = await loginTicket(nodes[0]!.url, `kicked-${i}`);
+      if (!byNode.has(l.node.id)) byNode.set(l.node.id, l);
+    }
+    const remote = byNode.get("push-1")!; // held by another node than the one asked
+    const local = byNode.get("push-0")!; // held by the node asked
+    const other = byNode.get("push-2")!;
+    const r1 = await client(remote);
+    const r2 = await client(await loginTicket(nodes[2]!.url, remote.userId)); // a second device
+    const l1 = await client(local);
+    const bystander = await client(other);
+    const closed = (c: TestClient) => new Promise<string>((r) => c.socket.once("disconnect", (reason) => r(reason)));
+    const gone = Promise.all([closed(r1), closed(r2), closed(l1)]);
+    const r = await postJson(`${nodes[0]!.url}/v1/disconnect`, { users: [remote.userId, local.userId] }, { authorization: `Bearer ${PUBLISH_KEY}` });
+    expect(r).toEqual({ status: 202, body: { users: 2 } });
+    expect(await gone).toEqual(["io server disconnect", "io server disconnect", "io server disconnect"]);
+    await publish(nodes[1]!.url, { to: [other.userId], data: "still here" });
+    expect((await bystander.waitFor(1))[0].data).toBe("still here");
+    expect(bystander.socket.connected).toBe(true);
   });
 
   it("routes a message only to the nodes that hold its users", async () => {
