@@ -10,9 +10,8 @@ import { Redis } from "ioredis";
 import { freePort, spawnTracked, stopProcess, until } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
 
-export type SystemName = "plain" | "herald";
-export const SYSTEMS: SystemName[] = ["plain", "herald"];
-export const LABEL: Record<SystemName, string> = { plain: "plain Socket.IO", herald: "Herald" };
+import type { SystemName } from "./names.js";
+export { LABEL, SYSTEMS, type SystemName } from "./names.js";
 
 export const TICKET_SECRET = "bench-ticket-secret-0123456789abcdef0123456789";
 export const TOKEN_SECRET = "bench-token-secret-0123456789abcdef01234567890";
