@@ -61,8 +61,9 @@ function onMessage(this: Socket, m: any): void {
   latencies.push(arrived - d.t);
 }
 
+/** A business ticket as a backend mints it just before a login: short-lived (hardened nodes refuse long ones). */
 async function ticket(user: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2h").sign(ticketKey);
+  return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2m").sign(ticketKey);
 }
 
 /** The login request: Herald's POST /v1/login with a ticket, or the plain cluster's fake login. */

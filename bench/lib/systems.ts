@@ -135,20 +135,26 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
   return { system, redis, nodes, settings, stop };
 }
 
-/** Each node's logins spread users over all K nodes (each has seen every other's heartbeat). */
+/**
+ * Each node's logins spread users over all K nodes (each has seen every other's heartbeat). Probe logins use
+ * fresh user ids and several source addresses, so per-user and per-address login limits are not reached.
+ */
 async function untilEveryNodeAssignsToAll(urls: string[]): Promise<void> {
   const key = new TextEncoder().encode(TICKET_SECRET);
-  const agent = keepAliveAgent(8);
-  const users = Array.from({ length: 12 * urls.length }, (_, i) => `probe-${i}`);
-  const tickets = await Promise.all(users.map((u) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(u).setExpirationTime("5m").sign(key)));
+  const agents = Array.from({ length: 16 }, (_, i) => keepAliveAgent(1, `127.2.0.${i + 1}`));
+  let round = 0;
   try {
     for (const url of urls)
       await until(async () => {
         const seen = new Set<string>();
-        for (const ticket of tickets) seen.add((await postJson(`${url}/v1/login`, { ticket }, agent)).body?.node?.id);
+        round++;
+        for (let i = 0; i < 12 * urls.length && seen.size < urls.length; i++) {
+          const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(`probe-${round}-${i}`).setIssuedAt().setExpirationTime("2m").sign(key);
+          seen.add((await postJson(`${url}/v1/login`, { ticket }, agents[i % agents.length]!)).body?.node?.id);
+        }
         return seen.size === urls.length;
-      }, `${url} to assign users to all ${urls.length} nodes`);
+      }, `${url} to assign users to all ${urls.length} nodes`, 30_000, 200);
   } finally {
-    agent.destroy();
+    for (const a of agents) a.destroy();
   }
 }
