@@ -73,7 +73,10 @@ await until("the PushCluster to be Ready", async () => (await rest.get(pcPath)).
 const svc = async (name: string) => (await rest.get(apiPath("v1", "services", "apps", name))).spec.clusterIP as string;
 const login = `http://${await svc("herald")}`;
 const internal = `http://${await svc("herald-internal")}:8080`;
-const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime("24h").sign(new TextEncoder().encode(ticketSecret));
+// Tickets live at most HERALD_TICKET_MAX_LIFETIME_SECONDS (5 minutes by default): this one fits, and
+// the message says how to mint another.
+const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(new TextEncoder().encode(ticketSecret));
+const mint = `node --input-type=module -e "import {SignJWT} from 'jose'; console.log(await new SignJWT({}).setProtectedHeader({alg:'HS256'}).setSubject('alice').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode('${ticketSecret}')))"`;
 say(`
 Herald is running: 3 push nodes managed by the operator (metrics on http://127.0.0.1:${operatorPort}/metrics).
 
@@ -83,6 +86,9 @@ Herald is running: 3 push nodes managed by the operator (metrics on http://127.0
 
 Log in as alice (a ticket your backend would sign with the herald-ticket secret):
   curl -s ${login}/v1/login -H 'content-type: application/json' -d '{"ticket":"${ticket}"}'
+That ticket is valid for 5 minutes (tickets must carry exp; HERALD_TICKET_MAX_LIFETIME_SECONDS); mint
+another from this directory with:
+  ${mint}
 
 Connect a Socket.IO client to the node.url and node.path it returns, with auth {token}; then publish:
   curl -s ${internal}/v1/publish -H 'authorization: Bearer ${publishKey}' -H 'content-type: application/json' \\

@@ -11,6 +11,8 @@ export interface NodeInfo {
   at: number;
   sockets: number;
   users: number;
+  /** Recent message rates per second (absent from nodes of older versions). */
+  rates?: { published: number; delivered: number };
 }
 
 /** The nodes whose last heartbeat is younger than ttlMs. Pure. */

@@ -24,6 +24,8 @@ import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { RateSampler, clusterStatus } from "./cluster/status.js";
+import { originAllowed } from "./http/origins.js";
 
 export interface PushNode {
   url: string;
@@ -31,6 +33,9 @@ export interface PushNode {
   /** SIGTERM behaviour: stop taking logins and channels, tell clients to log in again, wait for them, close. */
   shutdown(): Promise<void>;
 }
+
+/** Clients asked to leave (draining, shutdown) get a random delay below this, to spread their new logins. */
+const RELOGIN_SPREAD_MS = 2000;
 
 export async function startPushNode(config: Config, log: Logger): Promise<PushNode> {
   const metrics = createMetrics();
@@ -77,6 +82,13 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     cors: { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins },
     maxHttpBufferSize: 16 * 1024,
     perMessageDeflate: false,
+    // HERALD_CORS_ORIGINS on every transport: engine.io asks this before a polling handshake and a
+    // WebSocket upgrade alike (a refused upgrade is answered 400 before the 101).
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req.headers.origin, config.corsOrigins);
+      if (!ok) metrics.refusals.inc({ limit: "origin" });
+      callback(ok ? null : "ORIGIN_NOT_ALLOWED", ok);
+    },
   });
   if (redis) io.adapter(createAdapter(redis, { streamName: keys(config.keyPrefix).adapterStream, maxLen: 10_000 }));
 
@@ -84,6 +96,9 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
   // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
   redis?.on("ready", () => void channel.reattach());
+
+  // Message rates for the status route and the heartbeat: per second over the last few heartbeats.
+  const rates = new RateSampler(metrics);
 
   const info = (): NodeInfo => ({
     id: config.nodeId,
@@ -94,12 +109,14 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     at: Date.now(),
     sockets: channel.socketCount,
     users: channel.userCount,
+    rates: rates.current(),
   });
   const membership = new Membership({
     registry,
     self: info,
     heartbeatMs: config.heartbeatMs,
     nodeTtlMs: config.nodeTtlMs,
+    beforeBeat: () => rates.sample(),
     onLiveNodes: (alive) => affinity.liveNodesChanged(alive),
     onBeat: () => metrics.ready.set(readiness().ready ? 1 : 0),
     onError: (err) => {
@@ -139,6 +156,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     readiness,
     accepting: () => !shuttingDown,
     disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {
     if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests
@@ -152,7 +170,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     firstDoc = false;
     ownState = state;
     if (reaction.kind === "drain") {
-      const n = channel.relogin("draining", undefined, 2000);
+      const n = channel.relogin("draining", undefined, RELOGIN_SPREAD_MS);
       log.info({ sockets: n }, "this node is draining: asked its clients to log in again");
     } else if (reaction.kind === "move") {
       // Users whose assignment moved are asked to move, spread over a few seconds.
@@ -178,8 +196,11 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     metrics.ready.set(0);
     closing = (async () => {
       await membership.leave();
-      const asked = channel.relogin("shutdown");
-      log.info({ sockets: asked, graceMs: config.shutdownGraceMs }, "shutting down: asked clients to log in again");
+      // Spread like draining, so the other nodes see a ramp of logins instead of every user at once; at
+      // most half the grace period, so the spread clients still leave before it ends.
+      const spreadMs = Math.min(RELOGIN_SPREAD_MS, Math.floor(config.shutdownGraceMs / 2));
+      const asked = channel.relogin("shutdown", undefined, spreadMs);
+      log.info({ sockets: asked, graceMs: config.shutdownGraceMs, spreadMs }, "shutting down: asked clients to log in again");
       const deadline = Date.now() + config.shutdownGraceMs;
       while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       affinity.stop();

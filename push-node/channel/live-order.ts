@@ -37,9 +37,8 @@ export function offer<T>(s: OrderState<T>, m: Placed<T>): T[] {
     hold(s, m);
     return [];
   }
-  const out = [m.item];
   s.tail = m.offset;
-  return out.concat(release(s));
+  return s.held.length ? [m.item, ...release(s)] : [m.item];
 }
 
 /** After a fill from the inbox could not close the hole (it was trimmed, or lost): emit what is held, in order. */

@@ -11,6 +11,8 @@ export interface MembershipOptions {
   heartbeatMs: number;
   /** A node whose last heartbeat is older than this is not alive. */
   nodeTtlMs: number;
+  /** Called before every beat (e.g. to refresh what self() reports). */
+  beforeBeat?: () => Promise<void>;
   /** Called after every beat that read the registry, with the nodes alive now. */
   onLiveNodes: (alive: NodeInfo[]) => void;
   /** Called after every beat, whether it reached the registry or not. */
@@ -19,6 +21,7 @@ export interface MembershipOptions {
 }
 
 export class Membership {
+  private all: NodeInfo[] = [];
   private known = new Map<string, string>();
   private live = new Set<string>();
   private lastOkAt = 0;
@@ -34,6 +37,10 @@ export class Membership {
   liveNodeIds(): ReadonlySet<string> {
     return this.live;
   }
+  /** Every node in the registry at the last beat, alive or not. */
+  nodes(): readonly NodeInfo[] {
+    return this.all;
+  }
   /** When the registry last answered (0: never). */
   lastBeatOkAt(): number {
     return this.lastOkAt;
@@ -41,8 +48,10 @@ export class Membership {
 
   async beat(): Promise<void> {
     try {
+      await this.o.beforeBeat?.();
       await this.o.registry.beat(this.o.self());
       const nodes = await this.o.registry.list();
+      this.all = nodes;
       const now = Date.now();
       this.lastOkAt = now;
       const alive = liveNodes(nodes, now, this.o.nodeTtlMs);

@@ -44,6 +44,10 @@ describe("offsets", () => {
     expect(compareOffsets("10-2", "10-10")).toBeLessThan(0);
     expect(compareOffsets("10-0", "10-0")).toBe(0);
     expect(compareOffsets("1795636675564-1", "1795636675564-0")).toBeGreaterThan(0);
+    expect(compareOffsets("1795636675565-0", "1795636675564-9")).toBeGreaterThan(0);
+    expect(compareOffsets("1795636675564-0", "1795636675565-0")).toBeLessThan(0);
+    expect(compareOffsets("0-0", "1-0")).toBeLessThan(0);
+    expect(compareOffsets("7", "7-0")).toBe(0);
   });
 });
 
