@@ -1,13 +1,12 @@
 // The two systems under test, each on its own fresh redis-server: K plain Socket.IO nodes, or K Herald
 // push nodes started through Herald's real entry point (`node <heraldDir>/bin/herald.js push-node`).
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { Redis } from "ioredis";
-import { freePort, spawnTracked, stopProcess, until } from "./proc.js";
+import { freePort, removeDir, spawnTracked, stopProcess, tempDir, until } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
 
 import type { SystemName } from "./names.js";
@@ -68,7 +67,7 @@ export interface ClusterOptions {
 
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
   if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
-  const dir = mkdtempSync(join(tmpdir(), `herald-bench-${system}-`));
+  const dir = tempDir(`herald-bench-${system}-`);
   const redis = await startRedis(dir);
   const ports: number[] = [];
   for (let i = 0; i < o.k; i++) ports.push(await freePort());
@@ -78,7 +77,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
   const stop = async () => {
     await Promise.all(nodes.map((n) => stopProcess(n.proc)));
     await stopProcess(redis.proc, 1000);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   try {
     if (system === "plain") {
