@@ -53,6 +53,62 @@ export function specProblems(pc: PushCluster): string[] {
   return out;
 }
 
+/** The Secrets the pods refer to (except the token Secret the operator generates itself), with the spec field that names each. */
+export function secretRefs(pc: PushCluster): Array<{ field: string; name: string; key: string }> {
+  const s = pc.spec;
+  const out: Array<{ field: string; name: string; key: string }> = [];
+  const add = (field: string, ref: SecretKeyRef | undefined, defaultKey: string) => ref && out.push({ field, name: ref.name, key: ref.key ?? defaultKey });
+  add("spec.redis.urlSecretRef", s.redis?.urlSecretRef, "url");
+  add("spec.redis.tlsCASecretRef", s.redis?.tlsCASecretRef, "ca.crt");
+  if (s.auth?.mode === "ticket") add("spec.auth.ticketSecretRef", s.auth.ticketSecretRef, "secret");
+  add("spec.auth.tokenSecretRef", s.auth?.tokenSecretRef, "secret");
+  add("spec.publishKeysSecretRef", s.publishKeysSecretRef, "keys");
+  return out;
+}
+
+/** Every Secret and ConfigMap the pods read ("Secret/name", "ConfigMap/name"): a change of any rolls the nodes. */
+export function referencedConfig(pc: PushCluster): string[] {
+  const s = pc.spec;
+  const out = new Set<string>(secretRefs(pc).map((r) => `Secret/${r.name}`));
+  out.add(`Secret/${s.auth?.tokenSecretRef?.name ?? names(pc).tokenSecret}`);
+  for (const e of s.env ?? []) {
+    const v = e.valueFrom as { secretKeyRef?: { name?: string }; configMapKeyRef?: { name?: string } } | undefined;
+    if (v?.secretKeyRef?.name) out.add(`Secret/${v.secretKeyRef.name}`);
+    if (v?.configMapKeyRef?.name) out.add(`ConfigMap/${v.configMapKeyRef.name}`);
+  }
+  for (const vol of s.pod?.volumes ?? []) {
+    const v = vol as { secret?: { secretName?: string }; configMap?: { name?: string }; projected?: { sources?: Array<{ secret?: { name?: string }; configMap?: { name?: string } }> } };
+    if (v.secret?.secretName) out.add(`Secret/${v.secret.secretName}`);
+    if (v.configMap?.name) out.add(`ConfigMap/${v.configMap.name}`);
+    for (const src of v.projected?.sources ?? []) {
+      if (src.secret?.name) out.add(`Secret/${src.secret.name}`);
+      if (src.configMap?.name) out.add(`ConfigMap/${src.configMap.name}`);
+    }
+  }
+  return [...out].sort();
+}
+
+/** A short hash of the referenced Secrets' and ConfigMaps' contents (null for one that does not exist). */
+export function configHash(contents: ReadonlyMap<string, Record<string, string> | null>): string {
+  const entries = [...contents.entries()].sort(([a], [b]) => a.localeCompare(b));
+  return createHash("sha256").update(JSON.stringify(entries)).digest("hex").slice(0, 10);
+}
+
+/**
+ * What is missing among the Secrets the spec refers to (`secrets`: name → its data, or null when the
+ * Secret does not exist); null when all are there. The message names each Secret and key.
+ */
+export function missingSecrets(pc: PushCluster, secrets: ReadonlyMap<string, Record<string, string> | null>): string | null {
+  const ns = pc.metadata.namespace;
+  const missing = secretRefs(pc).flatMap((r) => {
+    const data = secrets.get(r.name);
+    if (!data) return [`Secret ${ns}/${r.name} (${r.field}) does not exist`];
+    if (!data[r.key]) return [`Secret ${ns}/${r.name} has no key "${r.key}" (${r.field})`];
+    return [];
+  });
+  return missing.length ? `${[...new Set(missing)].join("; ")}: create it, or fix the reference` : null;
+}
+
 /** The Socket.IO path a node serves, and the public URL clients use for it (when a host is set). */
 export function nodeRoute(pc: PushCluster, node: string): { path: string; publicUrl: string | null } {
   const e = pc.spec.endpoint;
@@ -61,9 +117,26 @@ export function nodeRoute(pc: PushCluster, node: string): { path: string; public
   return { path, publicUrl: e?.host ? `${e.scheme ?? "https"}://${e.host.replaceAll("{node}", node)}` : null };
 }
 
+/** The pods' defaults: what PodSecurity's `restricted` level asks (spec.pod.securityContext and containerSecurityContext are merged over them). */
+export const POD_SECURITY = { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } };
+export const CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } };
+const REDIS_CA_VOLUME = "redis-ca";
+const REDIS_CA_DIR = "/etc/herald/redis-ca";
+
 const secretEnv = (name: string, ref: SecretKeyRef, defaultKey: string) => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key ?? defaultKey } } });
 
-export function podTemplate(pc: PushCluster): { template: Record<string, unknown>; hash: string } {
+/** What shapes the pods besides the spec: observed, passed in by the decide step. */
+export interface TemplateInputs {
+  /** configHash() of the referenced Secrets and ConfigMaps. */
+  configHash?: string;
+  /** `kubectl rollout restart` stamps the StatefulSet's template with this annotation: a drained roll. */
+  restartedAt?: string;
+}
+
+export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
+export const CONFIG_HASH = "herald.dev/config-hash";
+
+export function podTemplate(pc: PushCluster, inputs: TemplateInputs = {}): { template: Record<string, unknown>; hash: string } {
   const s = pc.spec;
   const n = names(pc);
   const grace = s.drainGracePeriodSeconds ?? 60;
@@ -89,13 +162,29 @@ export function podTemplate(pc: PushCluster): { template: Record<string, unknown
   if (s.auth.issuer) env.push({ name: "HERALD_TICKET_ISSUER", value: s.auth.issuer });
   if (s.auth.audience) env.push({ name: "HERALD_TICKET_AUDIENCE", value: s.auth.audience });
   if (s.auth.webhookUrl) env.push({ name: "HERALD_WEBHOOK_URL", value: s.auth.webhookUrl });
-  for (const e of s.env ?? []) env.push({ name: e.name, value: e.value ?? "" });
+  const pod = s.pod ?? {};
+  const volumes: unknown[] = [...(pod.volumes ?? [])];
+  const volumeMounts: unknown[] = [...(pod.volumeMounts ?? [])];
+  if (s.redis.tlsCASecretRef) {
+    const ref = s.redis.tlsCASecretRef;
+    volumes.push({ name: REDIS_CA_VOLUME, secret: { secretName: ref.name, items: [{ key: ref.key ?? "ca.crt", path: "ca.crt" }] } });
+    volumeMounts.push({ name: REDIS_CA_VOLUME, mountPath: REDIS_CA_DIR, readOnly: true });
+    env.push({ name: "REDIS_TLS_CA_FILE", value: `${REDIS_CA_DIR}/ca.crt` });
+  }
+  for (const e of s.env ?? []) env.push(e.valueFrom ? { name: e.name, valueFrom: e.valueFrom } : { name: e.name, value: e.value ?? "" });
 
   const probe = (path: string, period: number) => ({ httpGet: { path, port: "http" }, periodSeconds: period, timeoutSeconds: 2, failureThreshold: 3 });
   const spec = {
     serviceAccountName: n.serviceAccount,
     terminationGracePeriodSeconds: grace + 10,
-    securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 },
+    securityContext: { ...POD_SECURITY, ...(pod.securityContext ?? {}) },
+    ...(pod.affinity ? { affinity: pod.affinity } : {}),
+    ...(pod.tolerations?.length ? { tolerations: pod.tolerations } : {}),
+    ...(pod.nodeSelector && Object.keys(pod.nodeSelector).length ? { nodeSelector: pod.nodeSelector } : {}),
+    ...(pod.topologySpreadConstraints?.length ? { topologySpreadConstraints: pod.topologySpreadConstraints } : {}),
+    ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+    ...(pod.imagePullSecrets?.length ? { imagePullSecrets: pod.imagePullSecrets } : {}),
+    ...(volumes.length ? { volumes } : {}),
     containers: [
       {
         name: "push-node",
@@ -108,12 +197,27 @@ export function podTemplate(pc: PushCluster): { template: Record<string, unknown
         resources: s.resources ?? {},
         readinessProbe: probe("/readyz", 2),
         livenessProbe: probe("/healthz", 10),
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+        ...(volumeMounts.length ? { volumeMounts } : {}),
+        securityContext: { ...CONTAINER_SECURITY, ...(pod.containerSecurityContext ?? {}) },
       },
     ],
   };
-  const hash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 10);
-  return { template: { metadata: { labels: { ...labels(pc, "push-node"), "herald.dev/template-hash": hash }, annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(NODE_PORT) } }, spec }, hash };
+  // The drain grace period takes effect for draining at once and in pods when they are next replaced:
+  // it is not part of the hash, so changing it alone rolls nothing.
+  const graceless = { ...spec, terminationGracePeriodSeconds: 0, containers: spec.containers.map((c) => ({ ...c, env: c.env.filter((e) => (e as { name: string }).name !== "HERALD_SHUTDOWN_GRACE_MS") })) };
+  const extra = { ...(pod.labels || pod.annotations ? { labels: pod.labels, annotations: pod.annotations } : {}), ...(inputs.configHash ? { config: inputs.configHash } : {}), ...(inputs.restartedAt ? { restartedAt: inputs.restartedAt } : {}) };
+  const hash = createHash("sha256").update(JSON.stringify(Object.keys(extra).length ? { spec: graceless, ...extra } : graceless)).digest("hex").slice(0, 10);
+  const metadata = {
+    labels: { ...(pod.labels ?? {}), ...labels(pc, "push-node"), "herald.dev/template-hash": hash },
+    annotations: {
+      ...(pod.annotations ?? {}),
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": String(NODE_PORT),
+      ...(inputs.configHash ? { [CONFIG_HASH]: inputs.configHash } : {}),
+      ...(inputs.restartedAt ? { [RESTARTED_AT]: inputs.restartedAt } : {}),
+    },
+  };
+  return { template: { metadata, spec }, hash };
 }
 
 export interface DesiredFacts {
@@ -123,6 +227,8 @@ export interface DesiredFacts {
   nodes: string[];
   /** Whether the monitoring.coreos.com ServiceMonitor CRD is installed. */
   serviceMonitorCrd: boolean;
+  /** Observed inputs of the pod template. */
+  template?: TemplateInputs;
 }
 
 /** Every object the operator owns for this PushCluster except the affinity ConfigMap and the token Secret. */
@@ -133,7 +239,7 @@ export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject
   const meta = (name: string, component: string, extra: Record<string, unknown> = {}) => ({ name, namespace: ns, labels: labels(pc, component), ownerReferences: owner, ...extra });
   const sel = selectorLabels(pc);
   const port = { name: "http", port: 80, targetPort: "http", protocol: "TCP" };
-  const { template } = podTemplate(pc);
+  const { template } = podTemplate(pc, facts.template);
   const out: KubeObject[] = [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(n.serviceAccount, "push-node") },
     {

@@ -12,7 +12,7 @@ import { LeaderElector } from "./kube/lease.js";
 import { EventRecorder } from "./kube/events.js";
 import { RedisPool } from "./redis-ops.js";
 import { Reconciler } from "./reconciler.js";
-import { createOperatorMetrics } from "./metrics.js";
+import { createOperatorMetrics, reportCluster } from "./metrics.js";
 
 const env = z
   .object({
@@ -71,8 +71,10 @@ function startControllers(): void {
   watchers.push(
     new Watcher(kc, rest, `/apis/${GROUP}/${VERSION}${ns}/${PLURAL}`, {}, (type, obj) => {
       const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-      if (type === "DELETED") clusters.delete(key);
-      else clusters.add(key);
+      if (type === "DELETED") {
+        clusters.delete(key);
+        reportCluster(metrics, obj.metadata.namespace, obj.metadata.name, undefined);
+      } else clusters.add(key);
       metrics.clusters.set(clusters.size);
       queue.add(key);
     }, log),
@@ -89,6 +91,7 @@ function startControllers(): void {
     try {
       const r = await reconciler.reconcile(namespace, name);
       queue.forget(key);
+      if (r.status) reportCluster(metrics, namespace, name, r.status);
       metrics.reconciles.inc({ result: "success" });
       if (r.requeueAfterMs) queue.addAfter(key, r.requeueAfterMs);
     } catch (err) {

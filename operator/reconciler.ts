@@ -1,20 +1,23 @@
-// One PushCluster, one pass: read the world, decide with the pure functions, write the difference.
-import { createHash, randomBytes } from "node:crypto";
+// One PushCluster, one pass, in named steps (operator/reconcile/): finalize when it is being deleted;
+// refuse an unusable spec or missing Secrets; observe the world; decide every write (pure); act; then
+// write the status. Each step returns early with a reason a person can act on.
 import type { Logger } from "pino";
-import { parseAffinityDocument, type AffinityDocument } from "../protocol/affinity-document.js";
-import { desiredObjects, hasFinalizer, keyPrefix, labels, names, nodeRoute, ownerReference, podTemplate, selectorString, specProblems, tokenSecret } from "./desired.js";
-import { autoscale, planNodes, type NodesPlan, type PodFact } from "./scaling.js";
-import { nextStatus } from "./status.js";
-import { deletePrefix, readLoads, type RedisPool } from "./redis-ops.js";
-import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type KubeObject, type PushCluster } from "./types.js";
-import { KubeError, apiPath, pluralOf, type KubeRest } from "./kube/rest.js";
+import { hasFinalizer, missingSecrets, selectorString, specProblems } from "./desired.js";
+import type { RedisPool } from "./redis-ops.js";
+import type { NodesPlan, OperatorEvent } from "./scaling.js";
+import { conditionEvents, nextStatus, type Problem } from "./status.js";
+import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type PushCluster, type PushClusterStatus } from "./types.js";
+import { apiPath, type KubeRest } from "./kube/rest.js";
 import type { EventRecorder } from "./kube/events.js";
-
-const SPEC_HASH = "herald.dev/spec-hash";
-const SKIP_CLEANUP = "herald.dev/skip-redis-cleanup";
+import { observe, observeReferenced, secretsByName } from "./reconcile/observe.js";
+import { decide, type Decision } from "./reconcile/decide.js";
+import { ApplyFailed, act, ensureTokenSecret } from "./reconcile/act.js";
+import { finalize } from "./reconcile/finalize.js";
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
+  /** The status this pass wrote (or found current): what the per-PushCluster metrics report. */
+  status?: PushClusterStatus;
 }
 
 export class Reconciler {
@@ -31,194 +34,49 @@ export class Reconciler {
     const path = apiPath(`${GROUP}/${VERSION}`, PLURAL, namespace, name);
     let pc = await rest.find<PushCluster>(path);
     if (!pc) return {};
-    if (pc.metadata.deletionTimestamp) return this.finalize(pc, path);
+    if (pc.metadata.deletionTimestamp) return { requeueAfterMs: await finalize({ ...this.d, event: this.event, secretValue: this.secretValue }, pc, path) };
     if (!hasFinalizer(pc)) pc = await rest.request<PushCluster>("PUT", path, { body: { ...pc, metadata: { ...pc.metadata, finalizers: [...(pc.metadata.finalizers ?? []), FINALIZER] } } });
 
     const problems = specProblems(pc);
-    if (problems.length) {
-      const was = pc.status?.conditions?.find((c) => c.type === "Degraded");
-      if (!(was?.reason === "InvalidSpec" && was.message === problems.join("; "))) await this.event(pc, "Warning", "InvalidSpec", problems.join("; "));
-      await this.writeStatus(pc, null, { reason: "InvalidSpec", message: problems.join("; ") }, {});
-      return {};
-    }
-
-    const redisUrl = pc.spec.redis.url ?? (await this.secretValue(namespace, pc.spec.redis.urlSecretRef!.name, pc.spec.redis.urlSecretRef!.key ?? "url"));
-    if (!redisUrl) {
-      const message = `Secret ${pc.spec.redis.urlSecretRef!.name} has no key ${pc.spec.redis.urlSecretRef!.key ?? "url"}`;
-      await this.writeStatus(pc, null, { reason: "SecretMissing", message }, {});
-      return { requeueAfterMs: 10_000 };
-    }
-    if (!pc.spec.auth.tokenSecretRef) await this.ensureTokenSecret(pc);
-
-    // Observe.
-    const n = names(pc);
-    const sts = await rest.find(apiPath("apps/v1", "statefulsets", namespace, n.statefulSet));
-    const current: number = sts?.spec?.replicas ?? 0;
-    const pods = (await rest.get(apiPath("v1", "pods", namespace), { labelSelector: selectorString(pc) })).items as any[];
-    const cm = await rest.find(apiPath("v1", "configmaps", namespace, n.affinity));
-    let doc: AffinityDocument | null = null;
+    if (problems.length) return this.blocked(pc, { reason: "InvalidSpec", message: problems.join("; ") });
+    const actor = { rest, log: this.d.log, event: this.event };
     try {
-      doc = cm?.data?.["affinity.json"] ? parseAffinityDocument(cm.data["affinity.json"]) : null;
-    } catch {
-      doc = null;
-    }
-    const now = this.now();
-    let loads: Awaited<ReturnType<typeof readLoads>> | null = null;
-    let problem: { reason: string; message: string } | null = null;
-    try {
-      loads = await readLoads(this.d.redis.client(redisUrl, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc), now);
+      await ensureTokenSecret(actor, pc);
     } catch (err) {
-      problem = { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${(err as Error).message}` };
+      if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
+      throw err;
     }
-    const connections = loads ? [...loads.values()].reduce((s, l) => s + l.sockets, 0) : (pc.status?.connections ?? 0);
-    const users = loads ? [...loads.values()].reduce((s, l) => s + l.users, 0) : (pc.status?.users ?? 0);
+    const referenced = await observeReferenced(rest, pc);
+    const secrets = secretsByName(referenced);
+    const missing = missingSecrets(pc, secrets);
+    if (missing) return this.blocked(pc, { reason: "SecretMissing", message: missing }, 10_000);
+    const urlRef = pc.spec.redis.urlSecretRef;
+    const redisUrl = pc.spec.redis.url ?? Buffer.from(secrets.get(urlRef!.name)![urlRef!.key ?? "url"]!, "base64").toString("utf8");
 
-    // Decide how many nodes.
-    const a = pc.spec.autoscaling;
-    let target = pc.spec.replicas ?? 2;
-    let lastScaleTime = pc.status?.lastScaleTime ?? null;
-    if (a?.enabled) {
-      const start = pc.status?.desiredReplicas ?? Math.min(Math.max(target, a.minReplicas ?? 1), a.maxReplicas ?? 10);
-      target = loads ? autoscale(a, { current: start, lastScaleTime: lastScaleTime ? Date.parse(lastScaleTime) : null }, connections, now) : start;
-      if (target !== start) {
-        lastScaleTime = new Date(now).toISOString();
-        await this.event(pc, "Normal", "Autoscaled", `${connections} connections: ${start} → ${target} push nodes (target ${a.targetConnectionsPerNode ?? 5000} per node)`);
-      }
-    }
-
-    // Owned objects other than the StatefulSet first, so that the per-node Services have addresses.
-    const serviceNodes = Array.from({ length: Math.max(current, target) }, (_, i) => n.node(i));
-    const serviceMonitorCrd = await this.serviceMonitorCrdPresent();
-    const objects = desiredObjects(pc, { replicas: current, nodes: serviceNodes, serviceMonitorCrd });
-    const services = new Map<string, any>();
-    for (const obj of objects) {
-      if (obj.kind === "StatefulSet") continue;
-      const applied = await this.apply(obj);
-      if (obj.kind === "Service") services.set(obj.metadata.name, applied);
-    }
-    await this.pruneNodeServices(pc, serviceNodes);
-
-    const hash = podTemplate(pc).hash;
-    const facts: PodFact[] = pods.map((p) => {
-      const cond = (p.status?.conditions ?? []).find((c: any) => c.type === "Ready");
-      const ready = cond?.status === "True" && !p.metadata.deletionTimestamp;
-      return {
-        name: p.metadata.name,
-        ordinal: Number(/-(\d+)$/.exec(p.metadata.name)?.[1] ?? -1),
-        ready,
-        readySince: ready && cond.lastTransitionTime ? Date.parse(cond.lastTransitionTime) : ready ? now : null,
-        hash: p.metadata.labels?.["herald.dev/template-hash"] ?? "",
-        terminating: !!p.metadata.deletionTimestamp,
-      };
-    });
-
-    let plan: NodesPlan | null = null;
-    let replicas = Math.max(current, target);
-    if (loads) {
-      plan = planNodes({
-        now,
-        target,
-        current,
-        pods: facts,
-        desiredHash: hash,
-        doc,
-        loads,
-        draining: pc.status?.draining ?? [],
-        graceSeconds: pc.spec.drainGracePeriodSeconds ?? 60,
-        pins: pc.spec.pins ?? {},
-        nodeName: n.node,
-        route: (node) => {
-          const r = nodeRoute(pc!, node);
-          if (r.publicUrl) return { url: r.publicUrl, path: r.path };
-          const ip = services.get(node)?.spec?.clusterIP;
-          return ip && ip !== "None" ? { url: `http://${ip}`, path: r.path } : null;
-        },
-      });
-      replicas = plan.replicas;
-      if (plan.draining.length || plan.replicas !== current) this.d.log.debug({ cluster: name, target, current, replicas, loads: Object.fromEntries(loads), draining: plan.draining.map((d) => d.node) }, "scaling");
-    }
-
-    // Write: the StatefulSet, the affinity document, pods to replace, events, status.
-    const stsObj = desiredObjects(pc, { replicas, nodes: serviceNodes, serviceMonitorCrd }).find((o) => o.kind === "StatefulSet")!;
-    await this.apply(stsObj);
-    if (plan?.docChanged || (plan && !cm)) await this.writeAffinity(pc, plan.doc, cm);
-    for (const podName of plan?.deletePods ?? []) {
-      try {
-        await rest.request("DELETE", apiPath("v1", "pods", namespace, podName));
-      } catch (err) {
-        if (!(err instanceof KubeError && err.status === 404)) throw err;
-      }
-    }
-    for (const e of plan?.events ?? []) await this.event(pc, e.type, e.reason, e.message);
-    const wasDegraded = pc.status?.conditions?.find((c) => c.type === "Degraded");
-    if (problem && !(wasDegraded?.status === "True" && wasDegraded.reason === problem.reason)) await this.event(pc, "Warning", problem.reason, problem.message);
-
-    const readyReplicas = facts.filter((f) => f.ready).length;
-    await this.writeStatus(pc, plan, problem, { target, replicas, readyReplicas, connections, users, lastScaleTime, desiredReplicas: a?.enabled ? target : undefined });
-    if (problem) return { requeueAfterMs: 5000 };
-    if (plan && plan.phase !== "Stable") return { requeueAfterMs: 1000 };
-    return { requeueAfterMs: a?.enabled ? 5000 : 30_000 };
-  }
-
-  /** Creates the object, or merge-patches it when what the operator wants of it changed. */
-  private async apply(obj: KubeObject): Promise<any> {
-    const { rest } = this.d;
-    const hash = createHash("sha256").update(JSON.stringify(obj)).digest("hex").slice(0, 16);
-    const body = { ...obj, metadata: { ...obj.metadata, annotations: { ...(obj.metadata.annotations ?? {}), [SPEC_HASH]: hash } } };
-    const plural = pluralOf(obj.kind);
-    const path = apiPath(obj.apiVersion, plural, obj.metadata.namespace, obj.metadata.name);
-    const existing = await rest.find(path);
-    if (!existing) {
-      try {
-        return await rest.request("POST", apiPath(obj.apiVersion, plural, obj.metadata.namespace), { body });
-      } catch (err) {
-        if (err instanceof KubeError && err.status === 409) return rest.get(path);
-        throw err;
-      }
-    }
-    if (existing.metadata?.annotations?.[SPEC_HASH] === hash) return existing;
-    return rest.request("PATCH", path, { body, contentType: "application/merge-patch+json" });
-  }
-
-  /** Per-node Services of nodes that no longer exist go away. */
-  private async pruneNodeServices(pc: PushCluster, keep: string[]): Promise<void> {
-    const list = await this.d.rest.get(apiPath("v1", "services", pc.metadata.namespace), { labelSelector: `app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/component=node-route` });
-    for (const svc of list.items ?? []) {
-      if (keep.includes(svc.metadata.name)) continue;
-      await this.d.rest.request("DELETE", apiPath("v1", "services", pc.metadata.namespace, svc.metadata.name)).catch(() => {});
-    }
-  }
-
-  private async writeAffinity(pc: PushCluster, doc: AffinityDocument, existing: any): Promise<void> {
-    const n = names(pc);
-    const body = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: n.affinity, namespace: pc.metadata.namespace, labels: labels(pc, "affinity"), ownerReferences: [ownerReference(pc)] },
-      data: { "affinity.json": JSON.stringify(doc, null, 2) },
-    };
-    if (!existing) await this.d.rest.request("POST", apiPath("v1", "configmaps", pc.metadata.namespace), { body });
-    else await this.d.rest.request("PUT", apiPath("v1", "configmaps", pc.metadata.namespace, n.affinity), { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } } });
-    this.d.log.info({ cluster: pc.metadata.name, version: doc.version, nodes: doc.nodes.map((x) => `${x.id}:${x.state}`) }, "affinity document written");
-  }
-
-  private async ensureTokenSecret(pc: PushCluster): Promise<void> {
-    const n = names(pc);
-    const path = apiPath("v1", "secrets", pc.metadata.namespace, n.tokenSecret);
-    if (await this.d.rest.find(path)) return;
+    const observed = await observe({ rest, redis: this.d.redis, serviceMonitorCrd: () => this.serviceMonitorCrdPresent() }, pc, referenced, redisUrl, this.now());
+    const decision = decide(pc, observed);
+    if (decision.plan && decision.plan.phase !== "Stable") this.d.log.debug({ cluster: name, phase: decision.plan.phase, ...decision.facts, draining: decision.plan.draining.map((x) => x.node) }, "scaling");
     try {
-      await this.d.rest.request("POST", apiPath("v1", "secrets", pc.metadata.namespace), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) });
-      await this.event(pc, "Normal", "TokenSecretCreated", `Generated Secret ${n.tokenSecret} to sign access tokens`);
+      await act(actor, pc, observed, decision);
     } catch (err) {
-      if (!(err instanceof KubeError && err.status === 409)) throw err;
+      if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
+      throw err;
     }
+    const status = await this.writeStatus(pc, decision.plan, decision.problem, decision.facts);
+    return { requeueAfterMs: decision.requeueAfterMs, status };
   }
 
-  private async secretValue(namespace: string, name: string, key: string): Promise<string | null> {
+  /** A pass that cannot bring the cluster to its spec: say why in the status (and an event), and look again later. */
+  private async blocked(pc: PushCluster, problem: Problem, requeueAfterMs?: number): Promise<ReconcileResult> {
+    const status = await this.writeStatus(pc, null, problem, {});
+    return { requeueAfterMs, status };
+  }
+
+  private readonly secretValue = async (namespace: string, name: string, key: string): Promise<string | null> => {
     const s = await this.d.rest.find(apiPath("v1", "secrets", namespace, name));
     const v = s?.data?.[key];
     return v ? Buffer.from(v, "base64").toString("utf8") : (s?.stringData?.[key] ?? null);
-  }
+  };
 
   private async serviceMonitorCrdPresent(): Promise<boolean> {
     if (this.now() - this.smCrd.at < 30_000) return this.smCrd.present;
@@ -227,12 +85,7 @@ export class Reconciler {
     return this.smCrd.present;
   }
 
-  private async writeStatus(
-    pc: PushCluster,
-    plan: NodesPlan | null,
-    problem: { reason: string; message: string } | null,
-    f: { target?: number; replicas?: number; readyReplicas?: number; connections?: number; users?: number; lastScaleTime?: string | null; desiredReplicas?: number },
-  ): Promise<void> {
+  private async writeStatus(pc: PushCluster, plan: NodesPlan | null, problem: Problem | null, f: Partial<Decision["facts"]>): Promise<PushClusterStatus> {
     const status = nextStatus(
       pc.status,
       {
@@ -240,6 +93,10 @@ export class Reconciler {
         target: f.target ?? pc.spec.replicas ?? 0,
         replicas: f.replicas ?? pc.status?.replicas ?? 0,
         readyReplicas: f.readyReplicas ?? pc.status?.readyReplicas ?? 0,
+        updatedReplicas: f.updatedReplicas ?? pc.status?.updatedReplicas ?? 0,
+        progressDeadlineSeconds: pc.spec.progressDeadlineSeconds ?? 600,
+        drainingWithinGrace: f.drainingWithinGrace ?? false,
+        podProblems: f.podProblems ?? [],
         selector: selectorString(pc),
         connections: f.connections ?? pc.status?.connections ?? 0,
         users: f.users ?? pc.status?.users ?? 0,
@@ -250,45 +107,15 @@ export class Reconciler {
     );
     if (f.lastScaleTime) status.lastScaleTime = f.lastScaleTime;
     if (f.desiredReplicas !== undefined) status.desiredReplicas = f.desiredReplicas;
-    if (JSON.stringify(status) === JSON.stringify(pc.status)) return;
+    if (JSON.stringify(status) === JSON.stringify(pc.status)) return status;
     await this.d.rest.request("PATCH", apiPath(`${GROUP}/${VERSION}`, PLURAL, pc.metadata.namespace, pc.metadata.name, "status"), {
       body: { status },
       contentType: "application/merge-patch+json",
     });
+    for (const e of conditionEvents(pc.status, status)) await this.event(pc, e);
+    return status;
   }
 
-  /**
-   * The finalizer: stop the push nodes (they would write again), remove the cluster's keys in Redis
-   * (only under its prefix), then let the object go; garbage collection takes what it owned.
-   */
-  private async finalize(pc: PushCluster, path: string): Promise<ReconcileResult> {
-    if (!hasFinalizer(pc)) return {};
-    const ns = pc.metadata.namespace;
-    const sts = await this.d.rest.find(apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet));
-    if (sts && sts.spec?.replicas !== 0) {
-      await this.d.rest.request("PATCH", apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet), { body: { spec: { replicas: 0 } }, contentType: "application/merge-patch+json" });
-      await this.event(pc, "Normal", "Stopping", "Stopping the push nodes before removing the cluster's Redis keys");
-    }
-    const pods = (await this.d.rest.get(apiPath("v1", "pods", ns), { labelSelector: selectorString(pc) })).items ?? [];
-    if (pods.length) return { requeueAfterMs: 500 };
-    const skip = pc.metadata.labels?.[SKIP_CLEANUP] === "true" || (pc.metadata as { annotations?: Record<string, string> }).annotations?.[SKIP_CLEANUP] === "true";
-    if (!skip) {
-      try {
-        const url = pc.spec.redis.url ?? (await this.secretValue(pc.metadata.namespace, pc.spec.redis.urlSecretRef!.name, pc.spec.redis.urlSecretRef!.key ?? "url"));
-        if (!url) throw new Error("the Redis URL Secret is gone");
-        const deleted = await deletePrefix(this.d.redis.client(url, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc));
-        this.d.log.info({ cluster: pc.metadata.name, prefix: keyPrefix(pc), deleted }, "removed the cluster's Redis keys");
-        await this.event(pc, "Normal", "RedisCleaned", `Removed ${deleted} Redis keys under ${keyPrefix(pc)}:`);
-      } catch (err) {
-        await this.event(pc, "Warning", "RedisCleanupFailed", `${(err as Error).message}; retrying (annotate ${SKIP_CLEANUP}=true to skip)`);
-        return { requeueAfterMs: 5000 };
-      }
-    }
-    await this.d.rest.request("PUT", path, { body: { ...pc, metadata: { ...pc.metadata, finalizers: (pc.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) } } });
-    return {};
-  }
-
-  private event(pc: PushCluster, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
-    return this.d.events.record({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: pc.metadata.name, namespace: pc.metadata.namespace, uid: pc.metadata.uid }, type, reason, message);
-  }
+  private readonly event = (pc: PushCluster, e: OperatorEvent): Promise<void> =>
+    this.d.events.record({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: pc.metadata.name, namespace: pc.metadata.namespace, uid: pc.metadata.uid }, e.type, e.reason, e.message);
 }

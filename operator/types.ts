@@ -12,6 +12,22 @@ export interface SecretKeyRef {
   key?: string;
 }
 
+/** spec.pod: what a cluster may require of the push-node pods (each as in a pod spec). */
+export interface PodSettings {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  affinity?: Record<string, unknown>;
+  tolerations?: Record<string, unknown>[];
+  nodeSelector?: Record<string, string>;
+  topologySpreadConstraints?: Record<string, unknown>[];
+  priorityClassName?: string;
+  imagePullSecrets?: Array<{ name: string }>;
+  securityContext?: Record<string, unknown>;
+  containerSecurityContext?: Record<string, unknown>;
+  volumes?: Array<{ name: string; [k: string]: unknown }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; [k: string]: unknown }>;
+}
+
 export interface PushClusterSpec {
   replicas?: number;
   autoscaling?: {
@@ -25,8 +41,9 @@ export interface PushClusterSpec {
   image?: string;
   imagePullPolicy?: string;
   resources?: Record<string, unknown>;
-  env?: Array<{ name: string; value?: string }>;
-  redis: { url?: string; urlSecretRef?: SecretKeyRef; mode?: "standalone" | "cluster"; keyPrefix?: string };
+  env?: Array<{ name: string; value?: string; valueFrom?: Record<string, unknown> }>;
+  pod?: PodSettings;
+  redis: { url?: string; urlSecretRef?: SecretKeyRef; mode?: "standalone" | "cluster"; keyPrefix?: string; tlsCASecretRef?: SecretKeyRef };
   auth: {
     mode: "ticket" | "webhook";
     ticketSecretRef?: SecretKeyRef;
@@ -46,6 +63,7 @@ export interface PushClusterSpec {
   };
   pins?: Record<string, string>;
   drainGracePeriodSeconds?: number;
+  progressDeadlineSeconds?: number;
   monitoring?: { serviceMonitor?: { enabled?: boolean; interval?: string } };
 }
 
@@ -68,6 +86,7 @@ export interface PushClusterStatus {
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;
+  updatedReplicas?: number;
   selector?: string;
   connections?: number;
   users?: number;
@@ -75,6 +94,8 @@ export interface PushClusterStatus {
   draining?: Draining[];
   desiredReplicas?: number;
   lastScaleTime?: string;
+  /** When the last scale or roll made progress (the progress deadline counts from here). */
+  lastProgressTime?: string;
   conditions?: Condition[];
 }
 

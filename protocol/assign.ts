@@ -1,4 +1,4 @@
-// Claim 5: choose the push node a user must connect to. Pure: data in, data out.
+// Assignment: choose the push node a user must connect to. Pure: data in, data out.
 import { createHash } from "node:crypto";
 import type { AffinityDocument, AffinityNode } from "./affinity-document.js";
 

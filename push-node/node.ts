@@ -210,7 +210,6 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       await stopBus();
       // let presence removals issued by the disconnects reach Redis before closing the connections
       for (const c of redisClients) await c.quit().catch(() => c.disconnect());
-      await store.close();
       log.info("push node stopped");
     })();
     return closing;

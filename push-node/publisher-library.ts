@@ -1,4 +1,4 @@
-// The publisher library business servers embed (claim 2): writes messages into Redis exactly as
+// The publisher library business servers embed: writes messages into Redis exactly as
 // POST /v1/publish does, without an HTTP hop. `import { createPublisher } from "herald"`.
 import type { RedisOptions } from "ioredis";
 import { pino } from "pino";

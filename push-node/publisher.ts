@@ -1,4 +1,4 @@
-// Claim 2: a business server publishes a message addressed to users. The message is stored in each
+// Publishing: a business server publishes a message addressed to users. The message is stored in each
 // addressee's inbox, then handed to the nodes that hold those users right now (their presence), and
 // only to them. Used by POST /v1/publish and by the publisher library that business servers embed.
 import { randomUUID } from "node:crypto";
@@ -57,7 +57,6 @@ export interface PublisherDeps {
   knownNodes: () => ReadonlyMap<string, string>;
   limits: PublishLimits;
   idempotencyWindowMs: number;
-  onPublished?: (message: StoredMessage, recipients: number) => void;
 }
 
 export class Publisher {
@@ -83,7 +82,6 @@ export class Publisher {
       }
     });
     await Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env])));
-    this.deps.onPublished?.(message, req.to.length);
     return { id, duplicate: id !== fresh };
   }
 }

@@ -1,5 +1,6 @@
 // Structural-schema handling for custom resources: defaulting, pruning and validation (pure functions).
 // Error causes are shaped like the real API server's (field.Error → StatusCause).
+import { parse as parseCel } from "@marcbachmann/cel-js";
 import { clone, isPlainObject, type Obj } from "./objects.js";
 
 export interface Cause {
@@ -95,6 +96,45 @@ export function prune(schema: Schema | undefined, value: unknown, path = ""): { 
   return { value, unknown: [] };
 }
 
+const celPrograms = new Map<string, ReturnType<typeof parseCel> | Error>();
+
+/**
+ * The CRD's `x-kubernetes-validations` on this node, evaluated with `self` bound to the value (CEL, as a
+ * real API server does). Transition rules (those reading `oldSelf`) are not evaluated: the simulator
+ * validates an object without its previous version here.
+ */
+function celCauses(schema: Schema, value: unknown, field: string): Cause[] {
+  const rules = schema["x-kubernetes-validations"];
+  if (!Array.isArray(rules)) return [];
+  const causes: Cause[] = [];
+  for (const r of rules as Array<{ rule: string; message?: string; reason?: string; fieldPath?: string }>) {
+    if (typeof r?.rule !== "string" || /\boldSelf\b/.test(r.rule)) continue;
+    let program = celPrograms.get(r.rule);
+    if (!program) {
+      try {
+        program = parseCel(r.rule);
+      } catch (err) {
+        program = err as Error;
+      }
+      celPrograms.set(r.rule, program);
+    }
+    let ok: unknown;
+    try {
+      if (program instanceof Error) throw program;
+      ok = program({ self: value });
+    } catch (err) {
+      causes.push({ reason: "FieldValueInvalid", message: `Invalid value: ${show(typeOf(value))}: rule compile/evaluation error: ${(err as Error).message}`, field });
+      continue;
+    }
+    if (ok !== true) {
+      const reason = r.reason === "FieldValueForbidden" || r.reason === "FieldValueRequired" || r.reason === "FieldValueDuplicate" ? r.reason : "FieldValueInvalid";
+      const at = r.fieldPath ? `${field === "<root>" ? "" : field}${r.fieldPath}` : field;
+      causes.push({ reason, message: `Invalid value: ${show(typeOf(value))}: ${r.message ?? `failed rule: ${r.rule}`}`, field: at });
+    }
+  }
+  return causes;
+}
+
 /** Validates `value` against a structural schema and returns the causes, empty when valid. */
 export function validateSchema(schema: Schema | undefined, value: unknown, path = ""): Cause[] {
   if (!schema) return [];
@@ -136,6 +176,7 @@ export function validateSchema(schema: Schema | undefined, value: unknown, path 
     if (typeof schema.minItems === "number" && value.length < schema.minItems) causes.push(invalid(`${field} in body should have at least ${schema.minItems} items`));
     if (schema.items) value.forEach((v, i) => causes.push(...validateSchema(schema.items, v, `${path}[${i}]`)));
   }
+  causes.push(...celCauses(schema, value, field));
   if (isPlainObject(value)) {
     for (const req of schema.required ?? []) {
       if (value[req] === undefined) causes.push({ reason: "FieldValueRequired", message: "Required value", field: path ? `${path}.${req}` : req });

@@ -1,4 +1,4 @@
-// Claim 4, first half: verify the user information in a login request and say who the user is.
+// Login, first half: verify what a login request carries and say who the user is.
 // Three ways: a ticket (a JWT the business backend signed), a webhook to the business backend, or dev.
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";

@@ -1,4 +1,4 @@
-// Access tokens (claim 4): a short-lived JWT bound to the user and to the node the user was assigned.
+// Access tokens: a short-lived JWT bound to the user and to the node the user was assigned.
 // HS256, signed and checked with node:crypto directly: every handshake checks one, and this is several
 // times cheaper than a general JWT library's async path. The format is plain JWT (header
 // {"alg":"HS256","typ":"JWT"}; the claims as payload with the user as `sub`, plus iss, aud, iat, exp),

@@ -1,6 +1,6 @@
-// Claims 1, 3 and 4 on the node: the Socket.IO server. It checks each handshake's access token before it
-// records the user as connected (second user information), and hands each message it receives to the
-// sockets of the addressees it holds (the comparison and push modules), in inbox order.
+// The node's Socket.IO server. It checks each handshake's access token before it
+// records the user as connected, and hands each message it receives to the sockets of the addressees
+// it holds, in inbox order.
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -148,7 +148,7 @@ export class ChannelServer {
       if (!p.success) throw fail("INVALID_HANDSHAKE", "auth.deviceId must be 1-64 letters, digits, '.', '_', ':' or '-'");
       device = p.data;
     }
-    // Claim 4: record the user as connected (presence) before the channel is acknowledged, so that a
+    // Record the user as connected (presence) before the channel is acknowledged, so that a
     // message published once the client sees "connect" is routed here.
     const user = checked.claims.user;
     const link = this.linkFor(user);

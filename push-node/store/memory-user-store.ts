@@ -93,8 +93,6 @@ export class MemoryUserStore implements UserStore {
     return id;
   }
 
-  async close(): Promise<void> {}
-
   /** The user's inbox as Redis would hold it now: forgotten past its meta TTL, emptied past its TTL. */
   private live(user: string): Inbox | undefined {
     const inbox = this.inboxes.get(user);

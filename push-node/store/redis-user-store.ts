@@ -131,7 +131,6 @@ export class RedisUserStore implements UserStore {
     throw new Error("idempotency key kept changing hands");
   }
 
-  async close(): Promise<void> {}
 }
 
 function pairs(flat: string[]): Record<string, string> {

@@ -1,4 +1,4 @@
-// Per-user state kept in the database device (claim 2): each addressee's inbox of messages (a stream
+// Per-user state kept in Redis: each addressee's inbox of messages (a stream
 // whose positions order that user's messages), the epoch of that inbox, and the user's presence
 // (which nodes hold a channel for the user). One interface, a Redis and an in-memory home.
 
@@ -50,7 +50,6 @@ export interface UserStore {
   acks(user: string): Promise<Record<string, Position>>;
   /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
   claim(key: string, id: string, windowMs: number): Promise<string>;
-  close(): Promise<void>;
 }
 
 /** An inbox's epoch and last offset outlive its messages by this factor, so that a client idle past the

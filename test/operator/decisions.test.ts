@@ -1,7 +1,6 @@
-// The operator's pure decisions: scaling with draining, rolling, document batching, autoscaling, status.
+// The operator's pure decisions: scaling with draining, rolling, document batching, autoscaling, desired objects (status: status.test.ts).
 import { describe, expect, it } from "vitest";
 import { autoscale, planNodes, type NodesObserved, type PodFact } from "../../operator/scaling.js";
-import { nextStatus } from "../../operator/status.js";
 import { desiredObjects, nodeRoute, podTemplate, specProblems } from "../../operator/desired.js";
 import type { PushCluster } from "../../operator/types.js";
 import type { AffinityDocument } from "../../protocol/affinity-document.js";
@@ -216,15 +215,52 @@ describe("desired objects", () => {
   });
 });
 
-describe("status", () => {
-  it("reads Ready when stable and explains otherwise", () => {
-    const plan = planNodes(observed({}));
-    const s = nextStatus(undefined, { generation: 3, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 30, users: 30, plan, problem: null }, "2026-11-25T12:00:00Z");
-    expect(s.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([["Ready", "True", "AllNodesReady"], ["Progressing", "False", "Stable"], ["Degraded", "False", "AsExpected"]]);
-    const bad = nextStatus(s, { generation: 4, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 0, users: 0, plan: null, problem: { reason: "RedisUnavailable", message: "cannot reach redis" } }, "2026-11-25T12:01:00Z");
-    expect(bad.conditions!.find((c) => c.type === "Degraded")).toMatchObject({ status: "True", reason: "RedisUnavailable", lastTransitionTime: "2026-11-25T12:01:00Z" });
-    expect(bad.conditions!.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "RedisUnavailable" });
-    const again = nextStatus(bad, { generation: 4, target: 3, replicas: 3, readyReplicas: 3, selector: "a=b", connections: 0, users: 0, plan: null, problem: { reason: "RedisUnavailable", message: "cannot reach redis" } }, "2026-11-25T12:02:00Z");
-    expect(again.conditions!.find((c) => c.type === "Degraded")!.lastTransitionTime).toBe("2026-11-25T12:01:00Z");
+describe("the pod template section", () => {
+  const template = (spec: Partial<PushCluster["spec"]> = {}) => podTemplate(pc(spec)).template as any;
+
+  it("defaults to what PodSecurity restricted asks, seccomp included, and merges the spec's security contexts over it", () => {
+    const t = template();
+    expect(t.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(t.spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } });
+    const custom = template({ pod: { securityContext: { runAsUser: 2000, seccompProfile: { type: "Localhost", localhostProfile: "herald.json" } }, containerSecurityContext: { readOnlyRootFilesystem: false } } });
+    expect(custom.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 2000, fsGroup: 10001, seccompProfile: { type: "Localhost", localhostProfile: "herald.json" } });
+    expect(custom.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(false);
+    expect(custom.spec.containers[0].securityContext.allowPrivilegeEscalation).toBe(false);
+  });
+
+  it("carries scheduling, pull secrets, priority, extra volumes and labels into the pods", () => {
+    const pod = {
+      affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "app.kubernetes.io/instance": "hc" } } } }] } },
+      tolerations: [{ key: "dedicated", operator: "Equal", value: "push", effect: "NoSchedule" }],
+      nodeSelector: { "kubernetes.io/os": "linux" },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" }],
+      priorityClassName: "high",
+      imagePullSecrets: [{ name: "registry" }],
+      volumes: [{ name: "extra", configMap: { name: "extra" } }],
+      volumeMounts: [{ name: "extra", mountPath: "/etc/extra" }],
+      labels: { team: "push", "app.kubernetes.io/instance": "not-mine" },
+      annotations: { "vault.hashicorp.com/agent-inject": "true" },
+    };
+    const t = template({ pod });
+    for (const k of ["affinity", "tolerations", "nodeSelector", "topologySpreadConstraints", "priorityClassName", "imagePullSecrets", "volumes"] as const) expect(t.spec[k]).toEqual(pod[k]);
+    expect(t.spec.containers[0].volumeMounts).toEqual(pod.volumeMounts);
+    expect(t.metadata.labels).toMatchObject({ team: "push", "app.kubernetes.io/instance": "hc" }); // the selector labels win
+    expect(t.metadata.annotations["vault.hashicorp.com/agent-inject"]).toBe("true");
+    expect(podTemplate(pc({ pod })).hash).not.toBe(podTemplate(pc({ pod: { ...pod, annotations: {} } })).hash);
+    // nothing set: none of those keys in the pod spec
+    expect(Object.keys(template().spec).sort()).toEqual(["containers", "securityContext", "serviceAccountName", "terminationGracePeriodSeconds"]);
+  });
+
+  it("takes env from Secrets and ConfigMaps, and mounts the Redis CA from its Secret", () => {
+    const t = template({
+      redis: { url: "rediss://redis:6380", tlsCASecretRef: { name: "redis-tls" } },
+      env: [{ name: "LOG_LEVEL", value: "debug" }, { name: "HERALD_WEBHOOK_SECRET", valueFrom: { secretKeyRef: { name: "hook", key: "secret" } } }],
+    });
+    const env = t.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "LOG_LEVEL", value: "debug" });
+    expect(env).toContainEqual({ name: "HERALD_WEBHOOK_SECRET", valueFrom: { secretKeyRef: { name: "hook", key: "secret" } } });
+    expect(env).toContainEqual({ name: "REDIS_TLS_CA_FILE", value: "/etc/herald/redis-ca/ca.crt" });
+    expect(t.spec.volumes).toEqual([{ name: "redis-ca", secret: { secretName: "redis-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } }]);
+    expect(t.spec.containers[0].volumeMounts).toEqual([{ name: "redis-ca", mountPath: "/etc/herald/redis-ca", readOnly: true }]);
   });
 });

@@ -6,7 +6,7 @@ const node = (id: string, state: "active" | "draining" = "active") => ({ id, url
 const doc = (ids: string[], pins: Record<string, string> = {}): AffinityDocument => ({ version: 1, nodes: ids.map((i) => node(i)), pins });
 const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
-describe("assign (claim 5)", () => {
+describe("assign", () => {
   it("spreads users over the active, alive nodes", () => {
     const d = doc(["a", "b", "c", "d"]);
     const counts = new Map<string, number>();

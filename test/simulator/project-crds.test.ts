@@ -48,3 +48,34 @@ describe("the project's CRDs in the simulator", () => {
     expect((await k(["get", crd.spec.names.plural, "-A"])).code).toBe(0);
   });
 });
+
+describe("x-kubernetes-validations (CEL) in the PushCluster CRD", () => {
+  const pushCluster = (autoscaling: string) => `apiVersion: herald.dev/v1alpha1
+kind: PushCluster
+metadata: { name: cel, namespace: default }
+spec:
+  redis: { url: "redis://127.0.0.1:6379" }
+  auth: { mode: webhook, webhookUrl: "http://backend/login" }
+  publishKeysSecretRef: { name: p }
+  autoscaling: ${autoscaling}
+`;
+
+  it("refuses minReplicas above maxReplicas at admission, with the rule's message, and accepts the rest", async () => {
+    const k = (args: string[], stdin?: string) => kubectl(sim.kubeconfigPath, args, stdin);
+    const crd = crds.find((c) => c.metadata.name === "pushclusters.herald.dev");
+    expect((await k(["apply", "-f", "-"], YAML.stringify(crd))).code).toBe(0);
+    await k(["wait", "--for=condition=Established", "crd/pushclusters.herald.dev", "--timeout=10s"]);
+    const refused = await k(["apply", "-f", "-"], pushCluster("{ enabled: true, minReplicas: 5, maxReplicas: 2 }"));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('The PushCluster "cel" is invalid: spec.autoscaling: Invalid value: "object": minReplicas must not be greater than maxReplicas');
+    // the schema's defaults apply first: maxReplicas defaults to 10
+    const aboveDefault = await k(["apply", "--dry-run=server", "-f", "-"], pushCluster("{ enabled: true, minReplicas: 11 }"));
+    expect(aboveDefault.stderr).toContain("minReplicas must not be greater than maxReplicas");
+    const fine = await k(["apply", "-f", "-"], pushCluster("{ enabled: true, minReplicas: 2, maxReplicas: 5 }"));
+    expect(fine.stderr).toBe("");
+    // an update that breaks the rule is refused too
+    const patched = await k(["patch", "pushcluster", "cel", "--type=merge", "-p", '{"spec":{"autoscaling":{"minReplicas":9,"maxReplicas":3}}}']);
+    expect(patched.code).not.toBe(0);
+    expect(patched.stderr).toContain("minReplicas must not be greater than maxReplicas");
+  });
+});
