@@ -78,7 +78,11 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   let ownState: NodeState = "active";
 
   const tokens = new TokenIssuer(config.token.secret, config.token.ttlSeconds);
+  // Idle keep-alive connections stay open longer than clients and load balancers keep theirs (60 s is
+  // common), so that the server never closes one just as a request is sent on it.
   const http: HttpServer = createServer();
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   const io = new Server(http, {
     path: config.socketPath,
     serveClient: false,
