@@ -255,7 +255,7 @@ export class ChannelServer {
     const order = link.order!;
     state.epoch = order.epoch;
     state.last = order.tail;
-    const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : {};
+    const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : new Map<string, Position>();
     const position = resumeFrom(given, state.device, acks, order.epoch);
     if (!position) {
       this.goLive(socket, state);

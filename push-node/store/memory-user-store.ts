@@ -80,8 +80,8 @@ export class MemoryUserStore implements UserStore {
     devices.set(device, { ...position });
   }
 
-  async acks(user: string): Promise<Record<string, Position>> {
-    return Object.fromEntries(this.acked.get(user) ?? []);
+  async acks(user: string): Promise<Map<string, Position>> {
+    return new Map([...(this.acked.get(user) ?? [])].map(([device, p]) => [device, { ...p }]));
   }
 
   async claim(key: string, id: string, windowMs: number): Promise<string> {

@@ -111,12 +111,13 @@ export class RedisUserStore implements UserStore {
     await this.redis.heraldAck(this.k.user(user).acks, device, position.epoch, position.offset, String(this.bounds.ttlMs * META_TTL_FACTOR));
   }
 
-  async acks(user: string): Promise<Record<string, Position>> {
+  async acks(user: string): Promise<Map<string, Position>> {
+    // ioredis defines even "__proto__" or "constructor" fields as own properties; read them into a Map
     const all = await this.redis.hgetall(this.k.user(user).acks);
-    const out: Record<string, Position> = {};
+    const out = new Map<string, Position>();
     for (const [device, v] of Object.entries(all)) {
       const [epoch, offset] = v.split(" ");
-      if (epoch && offset) out[device] = { epoch, offset };
+      if (epoch && offset) out.set(device, { epoch, offset });
     }
     return out;
   }

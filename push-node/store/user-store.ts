@@ -46,8 +46,8 @@ export interface UserStore {
   read(user: string, after: string, limit: number): Promise<InboxEntry[]>;
   /** Records that a device of the user processed everything up to `position` (never moves backwards within an epoch). */
   ack(user: string, device: string, position: Position): Promise<void>;
-  /** Each device's last acknowledged position. */
-  acks(user: string): Promise<Record<string, Position>>;
+  /** Each device's last acknowledged position, by device id (a Map: device ids are chosen by clients). */
+  acks(user: string): Promise<Map<string, Position>>;
   /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
   claim(key: string, id: string, windowMs: number): Promise<string>;
 }

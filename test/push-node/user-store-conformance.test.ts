@@ -96,10 +96,15 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
     await store.ack(u, "phone", { epoch: a.epoch, offset: b.offset });
     await store.ack(u, "phone", { epoch: a.epoch, offset: a.offset });
     await store.ack(u, "web", { epoch: a.epoch, offset: a.offset });
-    expect(await store.acks(u)).toEqual({ phone: { epoch: a.epoch, offset: b.offset }, web: { epoch: a.epoch, offset: a.offset } });
+    expect(await store.acks(u)).toEqual(new Map([["phone", { epoch: a.epoch, offset: b.offset }], ["web", { epoch: a.epoch, offset: a.offset }]]));
     await store.ack(u, "phone", { epoch: "another", offset: "1-0" });
-    expect((await store.acks(u)).phone).toEqual({ epoch: "another", offset: "1-0" });
-    expect(await store.acks(user())).toEqual({});
+    expect((await store.acks(u)).get("phone")).toEqual({ epoch: "another", offset: "1-0" });
+    expect(await store.acks(user())).toEqual(new Map());
+    // device ids named like Object.prototype members are ordinary keys
+    for (const d of ["__proto__", "constructor", "toString"]) await store.ack(u, d, { epoch: a.epoch, offset: a.offset });
+    const acks = await store.acks(u);
+    for (const d of ["__proto__", "constructor", "toString"]) expect(acks.get(d)).toEqual({ epoch: a.epoch, offset: a.offset });
+    expect(acks.size).toBe(5);
   });
 
   it("claim gives an idempotency key to its first id for the window", async () => {
