@@ -6,10 +6,13 @@ import { z } from "zod";
 import type { Envelope, NodeBus } from "./bus/node-bus.js";
 import type { StoredMessage, UserStore } from "./store/user-store.js";
 import { presenceIsCurrent } from "./cluster/incarnation.js";
+import { DEFAULT_MAX_DEPTH, jsonProblem } from "./publish/json-value.js";
 
 export interface PublishLimits {
   maxPayloadBytes: number;
   maxRecipients: number;
+  /** Deepest nesting of arrays and objects in data (default DEFAULT_MAX_DEPTH, 64). */
+  maxDataDepth?: number;
 }
 
 export const userId = z.string().min(1).max(256).regex(/^[^\u0000-\u001f]+$/, "must not contain control characters");
@@ -19,7 +22,9 @@ export const userId = z.string().min(1).max(256).regex(/^[^\u0000-\u001f]+$/, "m
 export const publishRequest = (limits: PublishLimits) =>
   z.strictObject({
     to: z.array(userId).min(1, "needs at least one user id").max(limits.maxRecipients, `at most ${limits.maxRecipients} recipients`),
-    data: z.json(),
+    // Checked by jsonProblem in validatePublish, not by zod: z.json() copies objects, and a copy made by
+    // assignment turns an own "__proto__" key into a prototype (the key is lost), and it recurses.
+    data: z.unknown().refine((v) => v !== undefined, "data is required (any JSON value)"),
     event: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "letters, digits, '.', '_', ':' or '-'").default("message"),
     idempotencyKey: z.string().min(1).max(200).optional(),
   });
@@ -45,6 +50,10 @@ function schemaFor(limits: PublishLimits): ReturnType<typeof publishRequest> {
 export function validatePublish(input: unknown, limits: PublishLimits): Required<Omit<PublishRequest, "idempotencyKey">> & { idempotencyKey?: string } {
   const parsed = schemaFor(limits).safeParse(input);
   if (!parsed.success) throw new PublishError(400, "INVALID_MESSAGE", z.prettifyError(parsed.error).replace(/\n/g, "; "));
+  const maxDepth = limits.maxDataDepth ?? DEFAULT_MAX_DEPTH;
+  const problem = jsonProblem(parsed.data.data, maxDepth);
+  if (problem?.kind === "too_deep") throw new PublishError(400, "JSON_TOO_DEEP", `data nests arrays and objects deeper than ${maxDepth} levels`);
+  if (problem) throw new PublishError(400, "INVALID_MESSAGE", `data${problem.path} is not JSON (${problem.what})`);
   const size = Buffer.byteLength(JSON.stringify(parsed.data.data));
   if (size > limits.maxPayloadBytes) throw new PublishError(413, "PAYLOAD_TOO_LARGE", `data is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
   return { ...parsed.data, to: [...new Set(parsed.data.to)] };

@@ -49,6 +49,10 @@ export function createRoutes(d: RouteDeps) {
   };
 
   /** The index of the publish key the request carries; 401 without a known one. */
+  // errors whose refusal a message of the publish path counted already (single messages rethrow them)
+  const alreadyCounted = new WeakSet<HttpError>();
+  const counted = (e: HttpError) => (alreadyCounted.add(e), e);
+
   function requireKey(req: IncomingMessage): number {
     const header = req.headers.authorization ?? "";
     const m = /^Bearer (.+)$/.exec(header);
@@ -114,7 +118,8 @@ export function createRoutes(d: RouteDeps) {
       } catch (err) {
         if (err instanceof PublishError) {
           d.metrics.publishRejected.inc({ code: err.code });
-          throw new HttpError(err.status, err.code, err.message);
+          if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+          throw counted(new HttpError(err.status, err.code, err.message));
         }
         d.metrics.publishRejected.inc({ code: "STORE_UNAVAILABLE" });
         d.log.error({ err: (err as Error).message }, "publish failed");
@@ -191,7 +196,7 @@ export function createRoutes(d: RouteDeps) {
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) {
-        if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+        if (err.code === "JSON_TOO_DEEP" && !alreadyCounted.has(err)) d.metrics.refusals.inc({ limit: "data_depth" });
         return sendError(res, err);
       }
       d.log.error({ err: (err as Error).stack }, "request failed");
