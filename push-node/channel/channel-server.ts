@@ -433,6 +433,7 @@ export class ChannelServer {
 
   private disconnected(socket: Socket, state: SocketState): void {
     const link = state.link;
+    state.guard.dispose();
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
