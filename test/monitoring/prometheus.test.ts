@@ -148,7 +148,7 @@ describe("Prometheus scraping Herald", () => {
     const names = new Set(series.flatMap((s) => Object.keys(s)));
     // prom-client's default metrics add version labels (nodejs_version_info) and heap spaces / GC kinds;
     // the operator labels its per-PushCluster gauges with the PushCluster (as many series as PushClusters).
-    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "reason", "le", "version", "major", "minor", "patch", "space", "kind", "type", "pushcluster_namespace", "pushcluster"]);
+    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "reason", "limit", "le", "version", "major", "minor", "patch", "space", "kind", "type", "pushcluster_namespace", "pushcluster"]);
     expect([...names].filter((l) => !allowed.has(l))).toEqual([]);
     const values = series.flatMap((s) => Object.values(s));
     for (const u of [...USERS, "user-offline", "intruder"]) expect(values.filter((v) => v.includes(u))).toEqual([]);
