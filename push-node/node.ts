@@ -168,6 +168,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     readiness,
     accepting: () => !shuttingDown,
     disconnectUsers,
+    inboxHead: (user) => store.head(user),
     status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {

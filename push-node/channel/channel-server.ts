@@ -10,7 +10,7 @@ import type { Envelope } from "../bus/node-bus.js";
 import type { Metrics } from "../metrics.js";
 import type { InboxEntry, StoredMessage, UserStore } from "../store/user-store.js";
 import { START, compareOffsets, type Position } from "../../protocol/positions.js";
-import { resumeFrom } from "./resume.js";
+import { resumeFrom, type LoginPosition } from "./resume.js";
 import { SocketGuard, type EngineConn } from "./socket-guard.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
 import type { AffinityNode } from "../../protocol/affinity-document.js";
@@ -51,6 +51,8 @@ interface Link {
 
 const since = z.strictObject({ epoch: z.string().min(1).max(64), offset: z.string().regex(/^\d{1,15}-\d{1,15}$/) });
 const deviceId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/);
+/** The login position a token carries (absent in tokens of older nodes: then rule 2 is live only). */
+const loginPosition = z.object({ epoch: z.string().min(1).max(64).nullable(), offset: z.string().regex(/^\d{1,15}-\d{1,15}$/) });
 const PAGE = 200;
 const QUEUE_LIMIT = 2000;
 const FILL_DELAY_MS = 100;
@@ -202,6 +204,7 @@ export class ChannelServer {
       this.d.metrics.refusals.inc({ limit: "sockets_per_user" });
       throw fail("TOO_MANY_SOCKETS", `this user already has ${max} channels open on this node (HERALD_MAX_SOCKETS_PER_USER); close one or retry later`);
     }
+    const login = loginPosition.safeParse(checked.claims.inbox);
     const link = this.linkFor(user);
     link.pending++;
     try {
@@ -214,7 +217,7 @@ export class ChannelServer {
     // Socket.IO connects the socket in a later tick, or not at all if the client left meanwhile;
     // whichever comes first settles this handshake's hold on the link.
     const hold = { settled: false };
-    socket.data = { user, since: position, device, link, hold };
+    socket.data = { user, since: position, device, login: login.success ? login.data : null, link, hold };
     setImmediate(() => {
       if (hold.settled) return;
       hold.settled = true;
@@ -238,7 +241,7 @@ export class ChannelServer {
   }
 
   private connected(socket: Socket): void {
-    const { user, since: position, device, link, hold } = socket.data as { user: string; since: Position | null; device: string | null; link: Link; hold: { settled: boolean } };
+    const { user, since: position, device, login, link, hold } = socket.data as { user: string; since: Position | null; device: string | null; login: LoginPosition | null; link: Link; hold: { settled: boolean } };
     this.d.metrics.handshakes.inc({ result: "ok" });
     if (!hold.settled) {
       hold.settled = true;
@@ -256,7 +259,7 @@ export class ChannelServer {
     this.d.metrics.sockets.inc();
     socket.on("disconnect", this.onDisconnect);
     socket.on("ack", this.onAck);
-    void this.start(socket, state, link, position).catch((err: Error) => {
+    void this.start(socket, state, link, position, login).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
       socket.disconnect(true);
     });
@@ -268,12 +271,12 @@ export class ChannelServer {
     for (const p of link.early.splice(0)) this.offerLive(user, link, p);
   }
 
-  private async start(socket: Socket, state: SocketState, link: Link, given: Position | null): Promise<void> {
+  private async start(socket: Socket, state: SocketState, link: Link, given: Position | null, login: LoginPosition | null): Promise<void> {
     const order = link.order!;
     state.epoch = order.epoch;
     state.last = order.tail;
     const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : new Map<string, Position>();
-    const position = resumeFrom(given, state.device, acks, order.epoch);
+    const position = resumeFrom(given, state.device, acks, order.epoch, login);
     if (!position) {
       this.goLive(socket, state);
       return;
