@@ -309,7 +309,8 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       socket.on("connect_error", (err: Error & { data?: { code?: unknown } }) => {
         const code = typeof err.data?.code === "string" ? err.data.code : null;
         if (code && !HARMLESS_CONNECT_CODES.has(code)) this.report(new HeraldError(code, err.message, true));
-        finish({ reason: code ?? "CONNECT_FAILED", dropSession: true, immediate: code === "WRONG_NODE" || code === "TOKEN_EXPIRED" });
+        // TOO_MANY_SOCKETS: the token is fine; wait (growing backoff) and retry without logging in again
+        finish({ reason: code ?? "CONNECT_FAILED", dropSession: code !== "TOO_MANY_SOCKETS", immediate: code === "WRONG_NODE" || code === "TOKEN_EXPIRED" });
       });
       // Closed by the server (kicked, or the node shutting down): log in again; lost transport: same node first.
       socket.on("disconnect", (reason: string) => finish({ reason, dropSession: reason === "io server disconnect" }));

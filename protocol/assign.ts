@@ -9,7 +9,7 @@ import type { AffinityDocument, AffinityNode } from "./affinity-document.js";
  */
 export function assign(user: string, doc: AffinityDocument, alive: ReadonlySet<string>): AffinityNode | null {
   const eligible = doc.nodes.filter((n) => n.state === "active" && alive.has(n.id));
-  const pinned = doc.pins[user];
+  const pinned = Object.hasOwn(doc.pins, user) ? doc.pins[user] : undefined; // not "constructor" from the prototype
   if (pinned !== undefined) {
     const node = eligible.find((n) => n.id === pinned);
     if (node) return node;

@@ -8,7 +8,7 @@ export function keys(prefix: string) {
     idempotency: (key: string) => `${prefix}:{i:${key}}`,
     user: (user: string) => {
       const tag = `${prefix}:{u:${user}}`;
-      return { meta: `${tag}:meta`, inbox: `${tag}:inbox`, presence: `${tag}:presence`, acks: `${tag}:acks`, mark: (id: string) => `${tag}:m:${id}` };
+      return { meta: `${tag}:meta`, inbox: `${tag}:inbox`, presence: `${tag}:presence`, acks: `${tag}:acks` };
     },
   };
 }

@@ -100,7 +100,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   if (redis) io.adapter(createAdapter(redis, { streamName: keys(config.keyPrefix).adapterStream, maxLen: 10_000 }));
 
   const findNode = (id: string) => affinity.current()?.nodes.find((n) => n.id === id) ?? null;
-  const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
+  const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown, limits: config.channel });
   // POST /v1/disconnect: this node closes its users' sockets and tells the others through the adapter
   // (rare, cluster-wide), so that no socket needs a room of its own for it.
   io.of("/").on(DISCONNECT_USERS, (users: unknown) => {

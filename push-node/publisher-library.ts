@@ -20,6 +20,8 @@ export interface PublisherOptions {
   inboxMaxLength?: number;
   maxPayloadBytes?: number;
   maxRecipients?: number;
+  /** Deepest nesting of arrays and objects in data (HERALD_MAX_DATA_DEPTH, default 64). */
+  maxDataDepth?: number;
   idempotencyWindowSeconds?: number;
   redisOptions?: RedisOptions;
   /**
@@ -56,7 +58,7 @@ export async function createPublisher(o: PublisherOptions): Promise<HeraldPublis
     store: new RedisUserStore(redis, prefix, { ttlMs: (o.inboxTtlSeconds ?? 86_400) * 1000, maxLength: o.inboxMaxLength ?? 10_000 }),
     bus: new RedisNodeBus(redis, prefix, pino({ level: "silent" })),
     knownNodes: () => known,
-    limits: { maxPayloadBytes: o.maxPayloadBytes ?? 64 * 1024, maxRecipients: o.maxRecipients ?? 1000 },
+    limits: { maxPayloadBytes: o.maxPayloadBytes ?? 64 * 1024, maxRecipients: o.maxRecipients ?? 1000, maxDataDepth: o.maxDataDepth ?? 64 },
     idempotencyWindowMs: (o.idempotencyWindowSeconds ?? 300) * 1000,
   });
   const retries = o.retries ?? 5;

@@ -11,6 +11,7 @@ import type { Metrics } from "../metrics.js";
 import type { InboxEntry, StoredMessage, UserStore } from "../store/user-store.js";
 import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 import { resumeFrom, type LoginPosition } from "./resume.js";
+import { SocketGuard, type EngineConn } from "./socket-guard.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
 import type { AffinityNode } from "../../protocol/affinity-document.js";
 
@@ -34,6 +35,8 @@ interface SocketState {
   last: string;
   queue: Pushed[];
   overflow: boolean;
+  /** Bytes queued for the socket and packets it sends, against the per-socket limits. */
+  guard: SocketGuard;
 }
 
 interface Link {
@@ -66,6 +69,8 @@ export interface ChannelDeps {
   /** The node a token names, to point a client at when it reached the wrong one. */
   findNode: (id: string) => AffinityNode | null;
   accepting: () => boolean;
+  /** HERALD_MAX_SOCKET_BUFFER_BYTES, HERALD_MAX_SOCKETS_PER_USER (0 = no limit), HERALD_MAX_INBOUND_PER_SECOND (0 = no limit). */
+  limits: { maxSocketBufferBytes: number; maxSocketsPerUser: number; maxInboundPerSecond: number };
 }
 
 export class ChannelServer {
@@ -192,6 +197,13 @@ export class ChannelServer {
     // Record the user as connected (presence) before the channel is acknowledged, so that a
     // message published once the client sees "connect" is routed here.
     const user = checked.claims.user;
+    // The newest socket is refused, not the oldest evicted: N+1 tabs evicting each other would never settle.
+    const max = this.d.limits.maxSocketsPerUser;
+    const held = this.links.get(user);
+    if (max > 0 && held && held.sockets.size + held.pending >= max) {
+      this.d.metrics.refusals.inc({ limit: "sockets_per_user" });
+      throw fail("TOO_MANY_SOCKETS", `this user already has ${max} channels open on this node (HERALD_MAX_SOCKETS_PER_USER); close one or retry later`);
+    }
     const login = loginPosition.safeParse(checked.claims.inbox);
     const link = this.linkFor(user);
     link.pending++;
@@ -235,7 +247,12 @@ export class ChannelServer {
       hold.settled = true;
       link.pending--;
     }
-    const state: SocketState = { user, link, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
+    const { maxSocketBufferBytes, maxInboundPerSecond } = this.d.limits;
+    const guard = new SocketGuard(socket.conn as unknown as EngineConn, { maxQueuedBytes: maxSocketBufferBytes, inbound: { perMinute: maxInboundPerSecond * 60, burst: maxInboundPerSecond * 2 } }, (reason) => {
+      this.d.metrics.refusals.inc({ limit: reason === "OUTBOUND_BUFFER_FULL" ? "socket_buffer" : "inbound_flood" });
+      this.d.log.info({ reason, queuedBytes: guard.queuedBytes }, "closed a socket past its limit; its messages wait in the inbox");
+    });
+    const state: SocketState = { user, link, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false, guard };
     socket.data = state;
     link.sockets.add(socket);
     this.sockets++;
@@ -258,7 +275,7 @@ export class ChannelServer {
     const order = link.order!;
     state.epoch = order.epoch;
     state.last = order.tail;
-    const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : {};
+    const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : new Map<string, Position>();
     const position = resumeFrom(given, state.device, acks, order.epoch, login);
     if (!position) {
       this.goLive(socket, state);
@@ -275,7 +292,14 @@ export class ChannelServer {
     state.last = after;
     let page: InboxEntry[] = first;
     for (;;) {
-      for (const e of page) this.emit(socket, state, pushed(e.message, order.epoch!, e.offset, e.prev), "replay");
+      for (const e of page) {
+        this.emit(socket, state, pushed(e.message, order.epoch!, e.offset, e.prev), "replay");
+        // A replay waits for a slow reader instead of filling its buffer: at most half the limit queued.
+        if (state.guard.queuedBytes > this.d.limits.maxSocketBufferBytes / 2) {
+          await roomFor(socket, state.guard, this.d.limits.maxSocketBufferBytes / 4);
+          if (!socket.connected) return;
+        }
+      }
       if (page.length === PAGE || state.overflow) {
         state.overflow = false;
         state.queue = [];
@@ -359,6 +383,8 @@ export class ChannelServer {
     }
     if (one === null) return;
     this.d.io.local.to(more ?? one).emit("message", p);
+    // a live message cannot wait: a socket whose queue passed its limit is cut (its inbox keeps the rest)
+    for (const s of link.sockets) (s.data as SocketState).guard.check();
     const n = more ? more.length : 1;
     this.deliveredLive.inc(n);
     const latency = Math.max(0, Date.now() - p.ts) / 1000;
@@ -368,6 +394,7 @@ export class ChannelServer {
   private emit(socket: Socket, state: SocketState, p: Pushed, mode: "live" | "replay"): void {
     if (!this.admit(state, p, mode)) return;
     socket.emit("message", p);
+    if (mode === "live") state.guard.check();
     (mode === "live" ? this.deliveredLive : this.deliveredReplay).inc();
     if (mode === "live") this.d.metrics.latency.observe(Math.max(0, Date.now() - p.ts) / 1000);
   }
@@ -409,6 +436,7 @@ export class ChannelServer {
 
   private disconnected(socket: Socket, state: SocketState): void {
     const link = state.link;
+    state.guard.dispose();
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
@@ -436,6 +464,11 @@ function pushed(m: StoredMessage, epoch: string, offset: string, prev: string): 
 }
 
 /** Resolves when the socket's transport has flushed what was written (bounded memory during replay). */
+/** Resolves once no more than `bytes` wait to reach the socket, or it closed. */
+async function roomFor(socket: Socket, guard: SocketGuard, bytes: number): Promise<void> {
+  while (socket.connected && guard.queuedBytes > bytes) await new Promise((r) => setTimeout(r, 25));
+}
+
 function drained(socket: Socket): Promise<void> {
   const conn = socket.conn as unknown as { writeBuffer: unknown[]; once(e: string, f: () => void): void; readyState: string };
   if (!conn.writeBuffer.length || conn.readyState !== "open") return Promise.resolve();

@@ -17,17 +17,17 @@ export interface LoginPosition {
  *    or the whole inbox when there is none.
  * Returns null for "live only".
  */
-export function resumeFrom(given: Position | null, device: string | null, acks: Record<string, Position>, epoch: string | null, login: LoginPosition | null = null): Position | null {
+export function resumeFrom(given: Position | null, device: string | null, acks: ReadonlyMap<string, Position>, epoch: string | null, login: LoginPosition | null = null): Position | null {
   if (given) return given;
   if (device === null) {
     if (!login) return null;
     if (login.epoch !== null) return { epoch: login.epoch, offset: login.offset };
     return epoch === null ? null : { epoch, offset: START };
   }
-  const own = acks[device];
+  const own = acks.get(device); // a Map: a device named "constructor" or "__proto__" is just a name
   if (own) return own;
   if (epoch === null) return null;
   let furthest: string = START;
-  for (const a of Object.values(acks)) if (a.epoch === epoch && compareOffsets(a.offset, furthest) > 0) furthest = a.offset;
+  for (const a of acks.values()) if (a.epoch === epoch && compareOffsets(a.offset, furthest) > 0) furthest = a.offset;
   return { epoch, offset: furthest };
 }

@@ -5,8 +5,8 @@ import { take, type Bucket, type Rate } from "../limits/token-bucket.js";
 
 /** The parts of an engine.io socket this reads (engine.io does not export the type with its transport). */
 export interface EngineConn {
-  on(event: "packetCreate" | "packet", fn: (packet: { data?: unknown }) => void): unknown;
-  on(event: "flush", fn: () => void): unknown;
+  on(event: "packetCreate" | "packet" | "flush", fn: (packet: { data?: unknown }) => void): unknown;
+  off(event: "packetCreate" | "packet" | "flush", fn: (packet: { data?: unknown }) => void): unknown;
   transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
   close(discard?: boolean): void;
 }
@@ -27,18 +27,28 @@ export class SocketGuard {
   private tripped: GuardReason | null = null;
 
   constructor(private readonly conn: EngineConn, private readonly limits: GuardLimits, private readonly onTrip: (reason: GuardReason) => void, private readonly clock: () => number = Date.now) {
-    conn.on("packetCreate", (p) => {
-      this.unflushed += typeof p.data === "string" ? p.data.length : (p.data as { length?: number } | undefined)?.length ?? 0;
-    });
-    conn.on("flush", () => {
-      this.unflushed = 0;
-    });
-    if (limits.inbound.perMinute > 0)
-      conn.on("packet", () => {
-        const r = take(this.bucket, limits.inbound, this.clock());
-        this.bucket = r.bucket;
-        if (!r.ok) this.trip("INBOUND_FLOOD");
-      });
+    conn.on("packetCreate", this.onCreate);
+    conn.on("flush", this.onFlush);
+    if (limits.inbound.perMinute > 0) conn.on("packet", this.onPacket);
+  }
+
+  private readonly onCreate = (p: { data?: unknown }) => {
+    this.unflushed += typeof p.data === "string" ? p.data.length : (p.data as { length?: number } | undefined)?.length ?? 0;
+  };
+  private readonly onFlush = () => {
+    this.unflushed = 0;
+  };
+  private readonly onPacket = () => {
+    const r = take(this.bucket, this.limits.inbound, this.clock());
+    this.bucket = r.bucket;
+    if (!r.ok) this.trip("INBOUND_FLOOD");
+  };
+
+  /** Stops watching (the Socket.IO socket closed; its connection may carry another). */
+  dispose(): void {
+    this.conn.off("packetCreate", this.onCreate);
+    this.conn.off("flush", this.onFlush);
+    this.conn.off("packet", this.onPacket);
   }
 
   /** Bytes waiting to reach this client. */

@@ -11,6 +11,7 @@ import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
 import { PublishError, type Publisher, type PublishResult } from "../publisher.js";
 import type { ClusterStatus } from "../cluster/status.js";
+import { StoreUnavailableError } from "../publish/store-unavailable.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
 import { openApiDocument } from "./openapi.js";
 import { demoRoutes } from "./demo.js";
@@ -51,6 +52,10 @@ export function createRoutes(d: RouteDeps) {
   };
 
   /** The index of the publish key the request carries; 401 without a known one. */
+  // errors whose refusal a message of the publish path counted already (single messages rethrow them)
+  const alreadyCounted = new WeakSet<HttpError>();
+  const counted = (e: HttpError) => (alreadyCounted.add(e), e);
+
   function requireKey(req: IncomingMessage): number {
     const header = req.headers.authorization ?? "";
     const m = /^Bearer (.+)$/.exec(header);
@@ -125,11 +130,19 @@ export function createRoutes(d: RouteDeps) {
       } catch (err) {
         if (err instanceof PublishError) {
           d.metrics.publishRejected.inc({ code: err.code });
-          throw new HttpError(err.status, err.code, err.message);
+          if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+          if (err.code === "IDEMPOTENCY_KEY_REUSED") d.metrics.refusals.inc({ limit: "idempotency_reuse" });
+          throw counted(new HttpError(err.status, err.code, err.message));
         }
-        d.metrics.publishRejected.inc({ code: "STORE_UNAVAILABLE" });
-        d.log.error({ err: (err as Error).message }, "publish failed");
-        throw new HttpError(503, "STORE_UNAVAILABLE", "the message could not be stored; retry with the same idempotencyKey");
+        if (err instanceof StoreUnavailableError) {
+          // Only Redis failing is a 503: the answer names the message, and a resend with its key completes it.
+          d.metrics.publishRejected.inc({ code: "STORE_UNAVAILABLE" });
+          d.log.warn({ err: (err.cause as Error)?.message, id: err.id }, "publish failed in the store");
+          throw new HttpError(503, "STORE_UNAVAILABLE", err.message, { id: err.id, idempotencyKey: err.idempotencyKey });
+        }
+        d.metrics.publishRejected.inc({ code: "INTERNAL" });
+        d.log.error({ err: (err as Error)?.stack }, "publish failed");
+        throw new HttpError(500, "INTERNAL", "internal error; the message may not have been delivered");
       }
     };
     if (!("messages" in body)) {
@@ -146,12 +159,13 @@ export function createRoutes(d: RouteDeps) {
       list.map((m) =>
         one(m).then(
           (r) => ({ id: r.id, duplicate: r.duplicate }),
-          (err: HttpError) => ({ error: { code: err.code, message: err.message, status: err.status } }),
+          (err: HttpError) => ({ error: { code: err.code, message: err.message, status: err.status, ...err.extra } }),
         ),
       ),
     );
     const accepted = results.filter((r) => "id" in r).length;
-    send(res, accepted ? 202 : results.some((r) => "error" in r && r.error.status === 503) ? 503 : 400, { accepted, results });
+    const worst = (status: number) => results.some((r) => "error" in r && r.error.status === status);
+    send(res, accepted ? 202 : worst(503) ? 503 : worst(500) ? 500 : 400, { accepted, results });
   }
 
   async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -202,7 +216,7 @@ export function createRoutes(d: RouteDeps) {
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) {
-        if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+        if (err.code === "JSON_TOO_DEEP" && !alreadyCounted.has(err)) d.metrics.refusals.inc({ limit: "data_depth" });
         return sendError(res, err);
       }
       d.log.error({ err: (err as Error).stack }, "request failed");

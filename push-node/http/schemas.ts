@@ -34,7 +34,7 @@ export const publishAccepted = z.object({ id: z.string(), duplicate: z.boolean()
 
 export const publishBatchResponse = z.object({
   accepted: z.int().min(0),
-  results: z.array(z.union([publishAccepted, z.object({ error: z.object({ code: z.string(), message: z.string(), status: z.int() }) })])).meta({ description: "one per message, in order" }),
+  results: z.array(z.union([publishAccepted, z.object({ error: z.looseObject({ code: z.string(), message: z.string(), status: z.int(), id: z.string().optional().meta({ description: "STORE_UNAVAILABLE: the message's id" }), idempotencyKey: z.string().optional().meta({ description: "STORE_UNAVAILABLE: resend with this idempotencyKey" }) }) })])).meta({ description: "one per message, in order" }),
 });
 
 export const disconnectRequest = z.strictObject({ users: z.array(userId).min(1).max(10_000) });

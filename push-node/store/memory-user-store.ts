@@ -1,6 +1,6 @@
 // The embedded home of UserStore: one process, no Redis. Same semantics as the Redis one, bounded alike.
 import { randomUUID } from "node:crypto";
-import { META_TTL_FACTOR, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
 import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 
 interface Inbox {
@@ -10,29 +10,32 @@ interface Inbox {
   /** When the entries expire (the stream's TTL) and when the epoch and last offset are forgotten (META_TTL_FACTOR × TTL). */
   expiresAt: number;
   metaExpiresAt: number;
-  marks: Map<string, { offset: string; prev: string; until: number }>;
 }
 
 export class MemoryUserStore implements UserStore {
   private readonly inboxes = new Map<string, Inbox>();
   private readonly presence = new Map<string, Map<string, string>>();
   private readonly acked = new Map<string, Map<string, Position>>();
-  private readonly claims = new Map<string, { id: string; until: number }>();
+  private readonly claims = new Map<string, { id: string; digest: string; until: number }>();
   private lastMs = 0;
   private seq = 0;
 
   constructor(private readonly bounds: { ttlMs: number; maxLength: number }, private readonly now: () => number = Date.now) {}
 
-  async append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended> {
+  async append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended> {
     const now = this.now();
     let inbox = this.live(user);
     if (!inbox) {
-      inbox = { epoch: randomUUID().slice(0, 8), last: START, entries: [], expiresAt: 0, metaExpiresAt: 0, marks: new Map() };
+      inbox = { epoch: randomUUID().slice(0, 8), last: START, entries: [], expiresAt: 0, metaExpiresAt: 0 };
       this.inboxes.set(user, inbox);
     }
     const nodes = Object.fromEntries(this.presence.get(user) ?? []);
-    const mark = dedupe ? inbox.marks.get(message.id) : undefined;
-    if (mark && mark.until > now) return { epoch: inbox.epoch, offset: mark.offset, prev: mark.prev, nodes };
+    if (dedupe)
+      for (let i = inbox.entries.length - 1; i >= 0; i--) {
+        const e = inbox.entries[i]!;
+        if (Number(e.offset.split("-")[0]) < dedupe.sinceMs) break;
+        if (e.message.id === message.id) return { epoch: inbox.epoch, offset: e.offset, prev: e.prev, nodes };
+      }
     const offset = this.nextOffset(now);
     const entry = { offset, prev: inbox.last, message };
     inbox.entries.push(entry);
@@ -41,8 +44,6 @@ export class MemoryUserStore implements UserStore {
     inbox.metaExpiresAt = now + this.bounds.ttlMs * META_TTL_FACTOR;
     const minMs = now - this.bounds.ttlMs;
     while (inbox.entries.length > this.bounds.maxLength || (inbox.entries[0] && Number(inbox.entries[0].offset.split("-")[0]) < minMs)) inbox.entries.shift();
-    if (dedupe) inbox.marks.set(message.id, { offset, prev: entry.prev, until: now + this.bounds.ttlMs });
-    for (const [id, m] of inbox.marks) if (m.until <= now) inbox.marks.delete(id);
     return { epoch: inbox.epoch, offset, prev: entry.prev, nodes };
   }
 
@@ -85,17 +86,17 @@ export class MemoryUserStore implements UserStore {
     devices.set(device, { ...position });
   }
 
-  async acks(user: string): Promise<Record<string, Position>> {
-    return Object.fromEntries(this.acked.get(user) ?? []);
+  async acks(user: string): Promise<Map<string, Position>> {
+    return new Map([...(this.acked.get(user) ?? [])].map(([device, p]) => [device, { ...p }]));
   }
 
-  async claim(key: string, id: string, windowMs: number): Promise<string> {
+  async claim(key: string, id: string, digest: string, windowMs: number): Promise<Claim> {
     const now = this.now();
     const held = this.claims.get(key);
-    if (held && held.until > now) return held.id;
-    this.claims.set(key, { id, until: now + windowMs });
+    if (held && held.until > now) return { id: held.id, digest: held.digest, claimed: false };
+    this.claims.set(key, { id, digest, until: now + windowMs });
     if (this.claims.size > 10_000) for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k);
-    return id;
+    return { id, digest, claimed: true };
   }
 
   /** The user's inbox as Redis would hold it now: forgotten past its meta TTL, emptied past its TTL. */

@@ -3,20 +3,25 @@
 import { randomUUID } from "node:crypto";
 import type { RedisClient } from "../../common/redis.js";
 import { keys } from "../../protocol/keys.js";
-import { META_TTL_FACTOR, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
 import { START, type Position } from "../../protocol/positions.js";
 
-// KEYS: meta, inbox, presence, mark. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe (1/0), meta ttl ms.
+// KEYS: meta, inbox, presence. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe since
+// (a stream id, or '' for none), meta ttl ms, the message JSON's opening '{"id":"…"'.
+// With dedupe, the inbox entries since that id are searched, newest first, for this message's id: the
+// entry itself is the per-recipient mark, so a first attempt costs nothing more, and a resend that
+// finds its entry returns that position instead of appending again.
 const APPEND = `
 local function presence() return redis.call('HGETALL', KEYS[3]) end
-if ARGV[6] == '1' then
-  local seen = redis.call('GET', KEYS[4])
-  if seen then
-    local sp = string.find(seen, ' ')
-    return {redis.call('HGET', KEYS[1], 'e') or '', string.sub(seen, 1, sp - 1), string.sub(seen, sp + 1), presence()}
+local e = redis.call('HGET', KEYS[1], 'e')
+if ARGV[6] ~= '' and e then
+  local want = ARGV[8]
+  local rows = redis.call('XREVRANGE', KEYS[2], '+', ARGV[6], 'COUNT', ARGV[3])
+  for i = 1, #rows do
+    local f = rows[i][2]
+    if string.sub(f[2], 1, #want) == want then return {e, rows[i][1], f[4], presence()} end
   end
 end
-local e = redis.call('HGET', KEYS[1], 'e')
 local prev = redis.call('HGET', KEYS[1], 'l') or '${START}'
 if not e then
   e = ARGV[2]
@@ -28,7 +33,6 @@ redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[5])
 redis.call('HSET', KEYS[1], 'l', off)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if ARGV[6] == '1' then redis.call('SET', KEYS[4], off .. ' ' .. prev, 'PX', ARGV[4]) end
 return {e, off, prev, presence()}
 `;
 
@@ -70,7 +74,7 @@ export class RedisUserStore implements UserStore {
   private readonly k: ReturnType<typeof keys>;
 
   constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }) {
-    redis.defineCommand("heraldAppend", { numberOfKeys: 4, lua: APPEND });
+    redis.defineCommand("heraldAppend", { numberOfKeys: 3, lua: APPEND });
     redis.defineCommand("heraldAttach", { numberOfKeys: 2, lua: ATTACH });
     redis.defineCommand("heraldDetach", { numberOfKeys: 1, lua: DETACH });
     redis.defineCommand("heraldAck", { numberOfKeys: 1, lua: ACK });
@@ -78,13 +82,16 @@ export class RedisUserStore implements UserStore {
     this.k = keys(prefix);
   }
 
-  async append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended> {
+  async append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended> {
     const u = this.k.user(user);
     const { ttlMs, maxLength } = this.bounds;
     const minId = `${Date.now() - ttlMs}-0`;
+    const json = JSON.stringify(message);
+    const idPrefix = `{"id":${JSON.stringify(message.id)},`;
+    if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
     const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
-      u.meta, u.inbox, u.presence, u.mark(message.id),
-      JSON.stringify(message), randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? "1" : "0", String(ttlMs * META_TTL_FACTOR),
+      u.meta, u.inbox, u.presence,
+      json, randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? `${Math.max(0, Math.floor(dedupe.sinceMs))}-0` : "", String(ttlMs * META_TTL_FACTOR), idPrefix,
     );
     return { epoch, offset, prev, nodes: pairs(flat) };
   }
@@ -116,22 +123,26 @@ export class RedisUserStore implements UserStore {
     await this.redis.heraldAck(this.k.user(user).acks, device, position.epoch, position.offset, String(this.bounds.ttlMs * META_TTL_FACTOR));
   }
 
-  async acks(user: string): Promise<Record<string, Position>> {
+  async acks(user: string): Promise<Map<string, Position>> {
+    // ioredis defines even "__proto__" or "constructor" fields as own properties; read them into a Map
     const all = await this.redis.hgetall(this.k.user(user).acks);
-    const out: Record<string, Position> = {};
+    const out = new Map<string, Position>();
     for (const [device, v] of Object.entries(all)) {
       const [epoch, offset] = v.split(" ");
-      if (epoch && offset) out[device] = { epoch, offset };
+      if (epoch && offset) out.set(device, { epoch, offset });
     }
     return out;
   }
 
-  async claim(key: string, id: string, windowMs: number): Promise<string> {
+  async claim(key: string, id: string, digest: string, windowMs: number): Promise<Claim> {
     const k = this.k.idempotency(key);
     for (let attempt = 0; attempt < 3; attempt++) {
-      if ((await this.redis.set(k, id, "PX", windowMs, "NX")) === "OK") return id;
+      if ((await this.redis.set(k, `${id} ${digest}`, "PX", windowMs, "NX")) === "OK") return { id, digest, claimed: true };
       const owner = await this.redis.get(k);
-      if (owner) return owner;
+      if (owner) {
+        const sp = owner.indexOf(" "); // "<id> <digest>"; a bare "<id>" was written before digests
+        return sp < 0 ? { id: owner, digest: null, claimed: false } : { id: owner.slice(0, sp), digest: owner.slice(sp + 1), claimed: false };
+      }
     }
     throw new Error("idempotency key kept changing hands");
   }

@@ -31,13 +31,23 @@ export interface InboxHead {
   last: string;
 }
 
+/** Look for the message among the entries appended since this time (ms) before appending it; or false. */
+export type Dedupe = false | { sinceMs: number };
+
+export interface Claim {
+  id: string;
+  digest: string | null;
+  claimed: boolean;
+}
+
 export interface UserStore {
   /**
    * Appends a message to a user's inbox and returns its position with the user's presence, atomically:
    * a node that records the user before the append is in `nodes`; one that records it after sees the
-   * message in the inbox. With `dedupe`, appending the same message id twice returns the first position.
+   * message in the inbox. With `dedupe`, an entry with the same message id appended since `sinceMs`
+   * is returned instead of appending again (the inbox entry is the mark: nothing extra is stored).
    */
-  append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended>;
+  append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended>;
   /** Records that `node` (at `incarnation`) holds a channel for the user; returns the inbox head at that instant. */
   attach(user: string, node: string, incarnation: string): Promise<InboxHead>;
   /** The inbox head now, without recording anything (what a login remembers as the user's position). */
@@ -48,10 +58,13 @@ export interface UserStore {
   read(user: string, after: string, limit: number): Promise<InboxEntry[]>;
   /** Records that a device of the user processed everything up to `position` (never moves backwards within an epoch). */
   ack(user: string, device: string, position: Position): Promise<void>;
-  /** Each device's last acknowledged position. */
-  acks(user: string): Promise<Record<string, Position>>;
-  /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
-  claim(key: string, id: string, windowMs: number): Promise<string>;
+  /** Each device's last acknowledged position, by device id (a Map: device ids are chosen by clients). */
+  acks(user: string): Promise<Map<string, Position>>;
+  /**
+   * Idempotency: binds a free `key` to this id and message digest for windowMs (claimed: true), or
+   * returns the id and digest that own it (digest null for a claim written without one).
+   */
+  claim(key: string, id: string, digest: string, windowMs: number): Promise<Claim>;
 }
 
 /** An inbox's epoch and last offset outlive its messages by this factor, so that a client idle past the

@@ -35,6 +35,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  if (node && node.proc.exitCode !== null) console.error(`the fuzzed node exited (${node.proc.exitCode}):\n${node.logs()}`);
   await node?.stop();
 });
 
@@ -66,7 +67,7 @@ describe("fuzz: HTTP bodies", () => {
         if (r.status === 200) expect(typeof r.body.token).toBe("string");
         else documentedError(r, LOGIN_CODES);
       }),
-      { numRuns: runs(1500) },
+      { numRuns: runs(1000) },
     );
     alive();
   });
@@ -95,7 +96,7 @@ describe("fuzz: HTTP bodies", () => {
           for (const x of r.body.results) expect(PUBLISH_CODES).toContain(x.error.code);
         } else documentedError(r, PUBLISH_CODES);
       }),
-      { numRuns: runs(2000) },
+      { numRuns: runs(1500) },
     );
     alive();
   });

@@ -80,3 +80,12 @@ describe("client address", () => {
     expect(() => loadConfig({ HERALD_TRUSTED_PROXIES: "10.0.0.0/8, nope" })).toThrow(/HERALD_TRUSTED_PROXIES.*nope/s);
   });
 });
+
+describe("documented limits", () => {
+  it("every configuration variable, limits included, is documented in the README", async () => {
+    const { CONFIG_VARIABLES } = await import("../../push-node/config.js");
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(CONFIG_VARIABLES.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+  });
+});

@@ -52,12 +52,13 @@ describe("offsets", () => {
 });
 
 describe("resume position", () => {
-  const acks = { phone: { epoch: "e1", offset: "5-0" }, laptop: { epoch: "e1", offset: "8-0" }, old: { epoch: "e0", offset: "99-0" } };
+  const acks = new Map(Object.entries({ phone: { epoch: "e1", offset: "5-0" }, laptop: { epoch: "e1", offset: "8-0" }, old: { epoch: "e0", offset: "99-0" } }));
+  const none = new Map<string, { epoch: string; offset: string }>();
   it("prefers the given position, then the device's ack, then what no device acknowledged", () => {
     expect(resumeFrom({ epoch: "e1", offset: "1-0" }, "phone", acks, "e1")).toEqual({ epoch: "e1", offset: "1-0" });
     expect(resumeFrom(null, "phone", acks, "e1")).toEqual({ epoch: "e1", offset: "5-0" });
     expect(resumeFrom(null, "tablet", acks, "e1")).toEqual({ epoch: "e1", offset: "8-0" });
-    expect(resumeFrom(null, "tablet", {}, "e1")).toEqual({ epoch: "e1", offset: "0-0" });
+    expect(resumeFrom(null, "tablet", none, "e1")).toEqual({ epoch: "e1", offset: "0-0" });
   });
   it("without a device: from the login position the token carries; the whole inbox when there was none at login", () => {
     expect(resumeFrom(null, null, acks, "e1", { epoch: "e1", offset: "7-0" })).toEqual({ epoch: "e1", offset: "7-0" });
@@ -69,7 +70,13 @@ describe("resume position", () => {
   });
   it("is live only without a device and a login position (older tokens), or without an inbox for a new device", () => {
     expect(resumeFrom(null, null, acks, "e1")).toBeNull();
-    expect(resumeFrom(null, "tablet", {}, null)).toBeNull();
+    expect(resumeFrom(null, "tablet", none, null)).toBeNull();
+  });
+  it("takes device ids named like Object.prototype members as plain names", () => {
+    for (const d of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(resumeFrom(null, d, acks, "e1")).toEqual({ epoch: "e1", offset: "8-0" });
+      expect(resumeFrom(null, d, new Map([[d, { epoch: "e1", offset: "2-0" }]]), "e1")).toEqual({ epoch: "e1", offset: "2-0" });
+    }
   });
 });
 

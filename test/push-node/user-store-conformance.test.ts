@@ -87,16 +87,25 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
     expect((await store.append(u, message(), false)).nodes).toEqual({});
   });
 
-  it("with dedupe, the same message id appended twice keeps its first position; without, it is appended again", async () => {
+  it("with dedupe, the same message id appended since then keeps its first position; without, it is appended again", async () => {
     const store = make();
     const u = user();
     const m = message("once");
-    const first = await store.append(u, m, true);
-    const again = await store.append(u, m, true);
+    const since = { sinceMs: Date.now() - 60_000 };
+    const first = await store.append(u, m, since);
+    await store.append(u, message("other"), false);
+    const again = await store.append(u, m, since);
     expect({ offset: again.offset, prev: again.prev, epoch: again.epoch }).toEqual({ offset: first.offset, prev: first.prev, epoch: first.epoch });
-    expect(await store.read(u, START, 10)).toHaveLength(1);
-    const plain = await store.append(u, m, false);
-    expect(plain.prev).toBe(first.offset);
+    expect(await store.read(u, START, 10)).toHaveLength(2);
+    // the first attempt needs no mark of its own: a plain append is found by a later dedupe too
+    const plain = message("plain");
+    const p1 = await store.append(u, plain, false);
+    expect((await store.append(u, plain, since)).offset).toBe(p1.offset);
+    // an entry older than `sinceMs` is not searched
+    const late = await store.append(u, m, { sinceMs: Date.now() + 60_000 });
+    expect(late.offset).not.toBe(first.offset);
+    const again2 = await store.append(u, m, false);
+    expect(again2.prev).toBe(late.offset);
   });
 
   it("acks move forward only within an epoch, per device", async () => {
@@ -107,17 +116,22 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
     await store.ack(u, "phone", { epoch: a.epoch, offset: b.offset });
     await store.ack(u, "phone", { epoch: a.epoch, offset: a.offset });
     await store.ack(u, "web", { epoch: a.epoch, offset: a.offset });
-    expect(await store.acks(u)).toEqual({ phone: { epoch: a.epoch, offset: b.offset }, web: { epoch: a.epoch, offset: a.offset } });
+    expect(await store.acks(u)).toEqual(new Map([["phone", { epoch: a.epoch, offset: b.offset }], ["web", { epoch: a.epoch, offset: a.offset }]]));
     await store.ack(u, "phone", { epoch: "another", offset: "1-0" });
-    expect((await store.acks(u)).phone).toEqual({ epoch: "another", offset: "1-0" });
-    expect(await store.acks(user())).toEqual({});
+    expect((await store.acks(u)).get("phone")).toEqual({ epoch: "another", offset: "1-0" });
+    expect(await store.acks(user())).toEqual(new Map());
+    // device ids named like Object.prototype members are ordinary keys
+    for (const d of ["__proto__", "constructor", "toString"]) await store.ack(u, d, { epoch: a.epoch, offset: a.offset });
+    const acks = await store.acks(u);
+    for (const d of ["__proto__", "constructor", "toString"]) expect(acks.get(d)).toEqual({ epoch: a.epoch, offset: a.offset });
+    expect(acks.size).toBe(5);
   });
 
-  it("claim gives an idempotency key to its first id for the window", async () => {
+  it("claim binds an idempotency key to its first id and digest for the window", async () => {
     const store = make();
     const key = `k-${randomUUID()}`;
-    expect(await store.claim(key, "id-1", 60_000)).toBe("id-1");
-    expect(await store.claim(key, "id-2", 60_000)).toBe("id-1");
-    expect(await store.claim(`${key}-other`, "id-3", 60_000)).toBe("id-3");
+    expect(await store.claim(key, "id-1", "d1", 60_000)).toEqual({ id: "id-1", digest: "d1", claimed: true });
+    expect(await store.claim(key, "id-2", "d2", 60_000)).toEqual({ id: "id-1", digest: "d1", claimed: false });
+    expect(await store.claim(`${key}-other`, "id-3", "d3", 60_000)).toEqual({ id: "id-3", digest: "d3", claimed: true });
   });
 });
