@@ -11,10 +11,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json cli.ts ./
+COPY protocol/ protocol/
+COPY common/ common/
 COPY push-node/ push-node/
 COPY operator/ operator/
 COPY client/ client/
-COPY simulator/ simulator/
+COPY cli/ cli/
 RUN npm run build
 
 # 2. Production dependencies only, on the runtime's base (no dependency has native code, checked by the test).
@@ -34,6 +36,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin/ ./bin/
+COPY demo/ ./demo/
 RUN ln -s /app/bin/herald.js /usr/local/bin/herald
 USER 10001:10001
 # push-node: HTTP + Socket.IO on PORT (8080 in a PushCluster); operator: metrics on METRICS_PORT (8081)

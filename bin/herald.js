@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The one executable: `herald push-node`, `herald operator`, `herald sim`.
+// The one executable: `herald --help` lists the commands (cli.ts); development tools have their own (dev/cli.ts).
 import "../dist/cli.js";

@@ -33,7 +33,9 @@ export interface GapEvent {
   detectedBy: "recovery" | "message";
 }
 
-export type ClientState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+/** `failed`: the server refused in a way retrying cannot fix (a 4xx login answer other than 401/408/429); the
+ * `error` event carried its code; the client stopped and does nothing more until close(). */
+export type ClientState = "idle" | "connecting" | "connected" | "reconnecting" | "failed" | "closed";
 
 export interface HeraldClientEvents<T> {
   /** Each message once, in inbox order, after `onMessage` (if given) has processed it. */
@@ -229,7 +231,13 @@ export class HeraldClient<T = unknown> extends Emitter<HeraldClientEvents<T>> {
       } catch (err) {
         const e = err instanceof HeraldError ? err : new HeraldError("INTERNAL", (err as Error).message, true);
         if (!this.closed) this.report(e);
-        outcome = { reason: e.code, dropSession: true };
+        if (!e.retryable && e.status !== undefined && e.status >= 400 && e.status < 500) {
+          // The server refused the request itself (400 INVALID_LOGIN, 403, ...): the same credentials would be refused again.
+          this.session = null;
+          if (!this.closed) this.setState("failed");
+          break;
+        }
+        outcome = { reason: e.code, dropSession: true, delayMs: e.retryAfterMs === undefined ? undefined : Math.min(e.retryAfterMs, MAX_SERVER_DELAY_MS) };
       }
       if (this.closed) break;
       if (opened) attempt = 0;

@@ -1,7 +1,7 @@
 // Herald's client SDK: exactly-once, in-order delivery of a user's messages on top of Socket.IO.
 export { HeraldClient, createClient } from "./client.js";
 export type { ClientState, ClientStats, GapEvent, HeraldClientEvents, HeraldClientOptions, HeraldMessage } from "./client.js";
-export { HeraldError, sessionTimes } from "./login.js";
+export { HeraldError, loginRetryable, retryAfterMs, sessionTimes } from "./login.js";
 export type { LoginCredentials, NodeAddress, Session } from "./login.js";
 export { classify, compareOffsets, START } from "./position.js";
 export type { GapReason, Position, Verdict } from "./position.js";

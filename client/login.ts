@@ -25,9 +25,35 @@ export interface Session {
 /** An error the SDK reports; `retryable` says whether the SDK keeps trying by itself. */
 export class HeraldError extends Error {
   override name = "HeraldError";
-  constructor(readonly code: string, message: string, readonly retryable: boolean, readonly status?: number) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    /** How long the server asked to wait before trying again (429/503 Retry-After), in ms. */
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
+}
+
+/**
+ * What the SDK does about a login answered with `status`. Pure.
+ * - 401 (LOGIN_REFUSED, TOKEN_EXPIRED, ...): ask the application for credentials again, with backoff;
+ * - 408, 429 and 5xx: try again (429/503 after the server's Retry-After when it gives one);
+ * - any other 4xx (400 INVALID_LOGIN, 403, 404, 413, 415, ...): retrying cannot help; the client fails.
+ */
+export function loginRetryable(status: number): boolean {
+  return status === 401 || status === 408 || status === 429 || status >= 500;
+}
+
+/** A Retry-After header (seconds, or an HTTP date) in ms from `now`; undefined when absent or unreadable. Pure. */
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 /**
@@ -55,7 +81,7 @@ function decodeJwtPayload(token: string): Record<string, unknown> | null {
   }
 }
 
-/** Logs in at `baseUrl`; throws HeraldError (retryable for network errors, timeouts, 429 and 5xx). */
+/** Logs in at `baseUrl`; throws HeraldError (retryable for network errors, timeouts and the statuses of loginRetryable). */
 export async function postLogin(baseUrl: string, creds: LoginCredentials, fetchFn: typeof fetch, timeoutMs: number, cancel?: AbortSignal): Promise<Session> {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
@@ -86,8 +112,8 @@ export async function postLogin(baseUrl: string, creds: LoginCredentials, fetchF
   if (res.status !== 200) {
     const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const code = typeof e?.code === "string" ? e.code : `HTTP_${res.status}`;
-    const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
-    throw new HeraldError(code, typeof e?.message === "string" ? e.message : `login answered HTTP ${res.status}`, retryable, res.status);
+    const wait = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), Date.now()) : undefined;
+    throw new HeraldError(code, typeof e?.message === "string" ? e.message : `login answered HTTP ${res.status}`, loginRetryable(res.status), res.status, wait);
   }
   const b = body as { token?: unknown; expiresAt?: unknown; userId?: unknown; node?: { id?: unknown; url?: unknown; path?: unknown } } | null;
   if (!b || typeof b.token !== "string" || typeof b.expiresAt !== "string" || typeof b.node?.url !== "string" || typeof b.node.path !== "string" || typeof b.node.id !== "string")

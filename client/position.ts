@@ -1,10 +1,7 @@
 // Where a client stands in its user's inbox, and what to do with each message that arrives. Pure.
+import { compareOffsets, type Position } from "../protocol/positions.js";
 
-/** A position in one user's inbox: `offset` ("<ms>-<seq>", a Redis stream id) within an inbox incarnation (`epoch`). */
-export interface Position {
-  epoch: string;
-  offset: string;
-}
+export { START, compareOffsets, isPosition, type Position } from "../protocol/positions.js";
 
 /** Why the application may have missed messages. */
 export type GapReason =
@@ -16,18 +13,6 @@ export type GapReason =
 
 /** What to do with an incoming message. */
 export type Verdict = { kind: "next" } | { kind: "duplicate" } | { kind: "gap"; reason: GapReason };
-
-export const START = "0-0";
-
-/** Compares two inbox offsets ("<ms>-<seq>"): ms first, then seq, numerically. */
-export function compareOffsets(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  if (am.length !== bm.length) return am.length - bm.length;
-  if (am !== bm) return am < bm ? -1 : 1;
-  if (as.length !== bs.length) return as.length - bs.length;
-  return as === bs ? 0 : as < bs ? -1 : 1;
-}
 
 /**
  * Judges a message against the last processed position.
@@ -43,10 +28,4 @@ export function classify(position: Position | null, m: Position & { prev: string
   if (compareOffsets(m.offset, position.offset) <= 0) return { kind: "duplicate" };
   if (m.prev === position.offset || gapReported) return { kind: "next" };
   return { kind: "gap", reason: "GAP" };
-}
-
-export function isPosition(v: unknown): v is Position {
-  if (typeof v !== "object" || v === null) return false;
-  const p = v as Record<string, unknown>;
-  return typeof p.epoch === "string" && p.epoch.length > 0 && typeof p.offset === "string" && /^\d{1,15}-\d{1,15}$/.test(p.offset);
 }

@@ -4,7 +4,7 @@
 //                                           charts/herald/files/prometheus-rules.yaml (the chart)
 //   monitoring/grafana/herald-dashboard.json → monitoring/grafana/dashboard-configmap.yaml (Grafana sidecar)
 //                                           and charts/herald/files/herald-dashboard.json (the chart)
-// Run `node monitoring/sync.mjs` after editing a source; test/monitoring/files.test.ts fails while a copy is stale.
+// Run `node monitoring/sync.mjs` after editing a source; test/monitoring/rules.test.ts fails while a copy is stale.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";

@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
-import { createLogger } from "../push-node/log.js";
+import { createLogger } from "../common/log.js";
 import { GROUP, PLURAL, VERSION } from "./types.js";
 import { KubeRest } from "./kube/rest.js";
 import { Watcher } from "./kube/watcher.js";

@@ -1,9 +1,9 @@
 // What the operator reads from and does to a push cluster's Redis: the nodes' heartbeats (live load,
 // for draining and autoscaling) and, through the finalizer, removing every key under the cluster's prefix.
 import { Cluster } from "ioredis";
-import { createRedis, type RedisClient } from "../push-node/redis.js";
-import { keys } from "../push-node/store/keys.js";
-import type { NodeInfo } from "../push-node/cluster/registry.js";
+import { createRedis, type RedisClient } from "../common/redis.js";
+import { keys } from "../protocol/keys.js";
+import type { NodeInfo } from "../protocol/nodes.js";
 import type { NodeLoad } from "./scaling.js";
 
 export class RedisPool {

@@ -1,5 +1,5 @@
 // Scaling, draining, rolling and the affinity document: the operator's decisions, as pure functions.
-import type { AffinityDocument, AffinityNode } from "../push-node/affinity/document.js";
+import type { AffinityDocument, AffinityNode } from "../protocol/affinity-document.js";
 import type { Draining, PushClusterSpec } from "./types.js";
 
 export interface PodFact {

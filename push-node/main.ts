@@ -1,6 +1,6 @@
 // Entry of `herald push-node`: load the configuration, start the node, stop it on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./log.js";
+import { createLogger } from "../common/log.js";
 import { startPushNode } from "./node.js";
 
 let config;

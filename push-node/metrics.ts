@@ -1,6 +1,10 @@
 // The node's Prometheus metrics (prom-client). No user ids in labels: cardinality stays fixed.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** The `limit` label of herald_limit_refusals_total: one per protective limit (docs/security.md). */
+export const LIMITS = ["origin", "login_ip", "login_user", "publish_key", "socket_buffer", "sockets_per_user", "inbound_flood", "data_depth", "idempotency_reuse"] as const;
+export type LimitName = (typeof LIMITS)[number];
+
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "herald_" });
@@ -23,12 +27,19 @@ export function createMetrics() {
       registers: [registry],
     }),
     replayGaps: new Counter({ name: "herald_replay_gaps_total", help: "Channels that resumed from a position the inbox could no longer fill (trimmed, expired or lost: GAP; inbox re-created: EPOCH_CHANGED)", labelNames: ["reason"] as const, registers: [registry] }),
+    refusals: new Counter({
+      name: "herald_limit_refusals_total",
+      help: "Requests, handshakes or sockets refused or closed by a protective limit (docs/security.md lists each)",
+      labelNames: ["limit"] as const,
+      registers: [registry],
+    }),
     redisErrors: new Counter({ name: "herald_redis_errors_total", help: "Redis connection or command errors seen by this node", registers: [registry] }),
     affinityVersion: new Gauge({ name: "herald_affinity_version", help: "Version of the affinity document this node uses", registers: [registry] }),
     ready: new Gauge({ name: "herald_node_ready", help: "1 when this node is ready to take logins and channels", registers: [registry] }),
   };
   // Both reasons exist from the start (at 0), so that rate() and alerts see the series before the first gap.
   for (const reason of ["GAP", "EPOCH_CHANGED"]) m.replayGaps.inc({ reason }, 0);
+  for (const limit of LIMITS) m.refusals.inc({ limit }, 0);
   return m;
 }
 

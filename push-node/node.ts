@@ -6,23 +6,26 @@ import { createAdapter } from "@socket.io/redis-streams-adapter";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { createMetrics } from "./metrics.js";
-import { createRedis, type RedisClient } from "./redis.js";
-import { keys } from "./store/keys.js";
+import { createRedis, type RedisClient } from "../common/redis.js";
+import { keys } from "../protocol/keys.js";
 import { MemoryUserStore } from "./store/memory-user-store.js";
 import { RedisUserStore } from "./store/redis-user-store.js";
 import type { UserStore } from "./store/user-store.js";
 import { MemoryNodeBus, type NodeBus } from "./bus/node-bus.js";
 import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { MemoryNodeRegistry, RedisNodeRegistry, liveNodes, type NodeInfo, type NodeRegistry } from "./cluster/registry.js";
+import { MemoryNodeRegistry, RedisNodeRegistry, type NodeRegistry } from "./cluster/registry.js";
+import type { NodeInfo } from "../protocol/nodes.js";
 import { newIncarnation } from "./cluster/incarnation.js";
 import { AutoAffinitySource, ConfigMapAffinitySource, FileAffinitySource, type AffinitySource } from "./affinity/source.js";
-import { assign } from "./affinity/assign.js";
-import type { AffinityDocument } from "./affinity/document.js";
+import { Membership } from "./cluster/membership.js";
+import { reactToAffinity, readiness as readinessOf, type NodeState } from "./cluster/reaction.js";
 import { TokenIssuer } from "./auth/token.js";
 import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./channel/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { RateSampler, clusterStatus } from "./cluster/status.js";
+import { originAllowed } from "./http/origins.js";
 
 export interface PushNode {
   url: string;
@@ -30,6 +33,9 @@ export interface PushNode {
   /** SIGTERM behaviour: stop taking logins and channels, tell clients to log in again, wait for them, close. */
   shutdown(): Promise<void>;
 }
+
+/** Clients asked to leave (draining, shutdown) get a random delay below this, to spread their new logins. */
+const RELOGIN_SPREAD_MS = 2000;
 
 export async function startPushNode(config: Config, log: Logger): Promise<PushNode> {
   const metrics = createMetrics();
@@ -65,12 +71,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     : config.affinity.kind === "configmap" ? new ConfigMapAffinitySource(config.affinity, log)
     : new AutoAffinitySource();
 
-  // The cluster as this node last saw it.
-  let known = new Map<string, string>();
-  let live = new Set<string>();
-  let lastBeatOk = 0;
   let shuttingDown = false;
-  let ownState: "active" | "draining" = "active";
+  let ownState: NodeState = "active";
 
   const tokens = new TokenIssuer(config.token.secret, config.token.ttlSeconds);
   const http: HttpServer = createServer();
@@ -80,6 +82,13 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     cors: { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins },
     maxHttpBufferSize: 16 * 1024,
     perMessageDeflate: false,
+    // HERALD_CORS_ORIGINS on every transport: engine.io asks this before a polling handshake and a
+    // WebSocket upgrade alike (a refused upgrade is answered 400 before the 101).
+    allowRequest: (req, callback) => {
+      const ok = originAllowed(req.headers.origin, config.corsOrigins);
+      if (!ok) metrics.refusals.inc({ limit: "origin" });
+      callback(ok ? null : "ORIGIN_NOT_ALLOWED", ok);
+    },
   });
   if (redis) io.adapter(createAdapter(redis, { streamName: keys(config.keyPrefix).adapterStream, maxLen: 10_000 }));
 
@@ -88,41 +97,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
   redis?.on("ready", () => void channel.reattach());
 
-  const publisher = new Publisher({
-    store,
-    bus,
-    knownNodes: () => known,
-    limits: config.limits,
-    idempotencyWindowMs: config.idempotencyWindowMs,
-  });
-  const stopBus = await bus.consume(config.nodeId, (envelopes) => channel.deliver(envelopes));
-
-  const readiness = () => {
-    const checks = {
-      store: !config.redis || Date.now() - lastBeatOk <= config.nodeTtlMs,
-      affinity: affinity.current() !== null,
-      accepting: !shuttingDown,
-    };
-    return { ready: Object.values(checks).every(Boolean), checks };
-  };
-
-  const routes = createRoutes({
-    config,
-    log,
-    metrics,
-    verify: createVerifier(config.auth),
-    tokens,
-    publisher,
-    affinity: () => affinity.current(),
-    liveNodeIds: () => live,
-    readiness,
-    accepting: () => !shuttingDown,
-    disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
-  });
-  http.on("request", (req, res) => {
-    if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests
-    void routes(req, res);
-  });
+  // Message rates for the status route and the heartbeat: per second over the last few heartbeats.
+  const rates = new RateSampler(metrics);
 
   const info = (): NodeInfo => ({
     id: config.nodeId,
@@ -133,54 +109,82 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     at: Date.now(),
     sockets: channel.socketCount,
     users: channel.userCount,
+    rates: rates.current(),
+  });
+  const membership = new Membership({
+    registry,
+    self: info,
+    heartbeatMs: config.heartbeatMs,
+    nodeTtlMs: config.nodeTtlMs,
+    beforeBeat: () => rates.sample(),
+    onLiveNodes: (alive) => affinity.liveNodesChanged(alive),
+    onBeat: () => metrics.ready.set(readiness().ready ? 1 : 0),
+    onError: (err) => {
+      metrics.redisErrors.inc();
+      log.warn({ err: err.message }, "heartbeat failed");
+    },
   });
 
-  async function heartbeat(): Promise<void> {
-    try {
-      await registry.beat(info());
-      const nodes = await registry.list();
-      lastBeatOk = Date.now();
-      const alive = liveNodes(nodes, Date.now(), config.nodeTtlMs);
-      known = new Map(nodes.map((n) => [n.id, n.incarnation]));
-      live = new Set(alive.map((n) => n.id));
-      if (affinity instanceof AutoAffinitySource) affinity.update(alive);
-    } catch (err) {
-      metrics.redisErrors.inc();
-      log.warn({ err: (err as Error).message }, "heartbeat failed");
-    }
-    metrics.ready.set(readiness().ready ? 1 : 0);
-  }
+  const publisher = new Publisher({
+    store,
+    bus,
+    knownNodes: () => membership.knownNodes(),
+    limits: config.limits,
+    idempotencyWindowMs: config.idempotencyWindowMs,
+  });
+  const stopBus = await bus.consume(config.nodeId, (envelopes) => channel.deliver(envelopes));
 
-  let lastDoc: AffinityDocument | null = null;
+  const readiness = () =>
+    readinessOf({
+      usesRedis: config.redis !== null,
+      lastBeatOkAt: membership.lastBeatOkAt(),
+      now: Date.now(),
+      nodeTtlMs: config.nodeTtlMs,
+      affinityLoaded: affinity.current() !== null,
+      accepting: !shuttingDown,
+    });
+
+  const routes = createRoutes({
+    config,
+    log,
+    metrics,
+    verify: createVerifier(config.auth),
+    tokens,
+    publisher,
+    affinity: () => affinity.current(),
+    liveNodeIds: () => membership.liveNodeIds(),
+    readiness,
+    accepting: () => !shuttingDown,
+    disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
+  });
+  http.on("request", (req, res) => {
+    if (req.url?.startsWith(config.socketPath + "/")) return; // Socket.IO's own requests
+    void routes(req, res);
+  });
+
+  let firstDoc = true;
   affinity.on("change", (doc) => {
     metrics.affinityVersion.set(doc.version);
-    const me = doc.nodes.find((n) => n.id === config.nodeId);
-    const wasDraining = ownState === "draining";
-    ownState = me?.state === "draining" ? "draining" : "active";
-    if (ownState === "draining" && !wasDraining) {
-      const n = channel.relogin("draining", undefined, 2000);
+    const { state, reaction } = reactToAffinity({ doc, first: firstDoc, nodeId: config.nodeId, state: ownState, users: channel.users(), live: membership.liveNodeIds() });
+    firstDoc = false;
+    ownState = state;
+    if (reaction.kind === "drain") {
+      const n = channel.relogin("draining", undefined, RELOGIN_SPREAD_MS);
       log.info({ sockets: n }, "this node is draining: asked its clients to log in again");
-    } else if (lastDoc && me) {
-      // Users whose assignment moved (a node joined or returned) are asked to move, spread over a few seconds.
-      const moved = [...channel.users()].filter((u) => {
-        const to = assign(u, doc, live);
-        return to !== null && to.id !== config.nodeId;
-      });
-      if (moved.length) {
-        channel.relogin("reassigned", moved, 5000);
-        log.info({ users: moved.length, version: doc.version }, "affinity changed: asked moved users to log in again");
-      }
+    } else if (reaction.kind === "move") {
+      // Users whose assignment moved are asked to move, spread over a few seconds.
+      channel.relogin("reassigned", reaction.users, 5000);
+      log.info({ users: reaction.users.length, version: doc.version }, "affinity changed: asked moved users to log in again");
     }
-    lastDoc = doc;
   });
 
-  await heartbeat();
+  await membership.start();
   await affinity.start();
-  const beat = setInterval(() => void heartbeat(), config.heartbeatMs);
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
-    http.listen(config.port, config.host, () => resolve());
+    http.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
   log.info({ port, host: config.host, publicUrl: config.publicUrl, path: config.socketPath, redis: config.redis?.mode ?? "embedded", auth: config.auth.mode }, "push node listening");
@@ -191,10 +195,12 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     shuttingDown = true;
     metrics.ready.set(0);
     closing = (async () => {
-      clearInterval(beat);
-      await registry.remove(config.nodeId).catch(() => {});
-      const asked = channel.relogin("shutdown");
-      log.info({ sockets: asked, graceMs: config.shutdownGraceMs }, "shutting down: asked clients to log in again");
+      await membership.leave();
+      // Spread like draining, so the other nodes see a ramp of logins instead of every user at once; at
+      // most half the grace period, so the spread clients still leave before it ends.
+      const spreadMs = Math.min(RELOGIN_SPREAD_MS, Math.floor(config.shutdownGraceMs / 2));
+      const asked = channel.relogin("shutdown", undefined, spreadMs);
+      log.info({ sockets: asked, graceMs: config.shutdownGraceMs, spreadMs }, "shutting down: asked clients to log in again");
       const deadline = Date.now() + config.shutdownGraceMs;
       while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       affinity.stop();
@@ -204,7 +210,6 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       await stopBus();
       // let presence removals issued by the disconnects reach Redis before closing the connections
       for (const c of redisClients) await c.quit().catch(() => c.disconnect());
-      await store.close();
       log.info("push node stopped");
     })();
     return closing;

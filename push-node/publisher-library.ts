@@ -1,12 +1,13 @@
-// The publisher library business servers embed (claim 2): writes messages into Redis exactly as
+// The publisher library business servers embed: writes messages into Redis exactly as
 // POST /v1/publish does, without an HTTP hop. `import { createPublisher } from "herald"`.
 import type { RedisOptions } from "ioredis";
 import { pino } from "pino";
 import { RedisNodeBus } from "./bus/redis-node-bus.js";
 import { RedisNodeRegistry } from "./cluster/registry.js";
-import { createRedis } from "./redis.js";
+import { createRedis } from "../common/redis.js";
 import { RedisUserStore } from "./store/redis-user-store.js";
 import { Publisher, type PublishRequest, type PublishResult } from "./publisher.js";
+import { StoreUnavailableError } from "./publish/store-unavailable.js";
 
 export interface PublisherOptions {
   /** redis:// or rediss:// URL; for a Redis Cluster, several seed URLs separated by commas. */
@@ -21,6 +22,14 @@ export interface PublisherOptions {
   maxRecipients?: number;
   idempotencyWindowSeconds?: number;
   redisOptions?: RedisOptions;
+  /**
+   * When Redis fails part way through a publish, resend it this many times (default 5) with the same
+   * idempotency key — the message's own id when none was given — so that it completes exactly once.
+   * The waits double from retryDelayMs (default 100) up to 2 s. After the last, publish() rejects
+   * with a StoreUnavailableError carrying `id` and `idempotencyKey` to resend with later.
+   */
+  retries?: number;
+  retryDelayMs?: number;
 }
 
 export interface HeraldPublisher {
@@ -50,8 +59,22 @@ export async function createPublisher(o: PublisherOptions): Promise<HeraldPublis
     limits: { maxPayloadBytes: o.maxPayloadBytes ?? 64 * 1024, maxRecipients: o.maxRecipients ?? 1000 },
     idempotencyWindowMs: (o.idempotencyWindowSeconds ?? 300) * 1000,
   });
+  const retries = o.retries ?? 5;
+  const firstDelay = o.retryDelayMs ?? 100;
+  async function publish(m: PublishRequest): Promise<PublishResult> {
+    let message = m;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await publisher.publish(message);
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || attempt >= retries) throw err;
+        message = { ...m, idempotencyKey: err.idempotencyKey };
+        await new Promise((r) => setTimeout(r, Math.min(2000, firstDelay * 2 ** attempt)));
+      }
+    }
+  }
   return {
-    publish: (m) => publisher.publish(m),
+    publish,
     async close() {
       clearInterval(timer);
       await redis.quit().catch(() => redis.disconnect());

@@ -1,4 +1,4 @@
-// Claim 2: a business server publishes a message addressed to users. The message is stored in each
+// Publishing: a business server publishes a message addressed to users. The message is stored in each
 // addressee's inbox, then handed to the nodes that hold those users right now (their presence), and
 // only to them. Used by POST /v1/publish and by the publisher library that business servers embed.
 import { randomUUID } from "node:crypto";
@@ -14,6 +14,8 @@ export interface PublishLimits {
 
 export const userId = z.string().min(1).max(256).regex(/^[^\u0000-\u001f]+$/, "must not contain control characters");
 
+/** The schema of one message under these limits. Building a zod schema costs far more than using it (zod compiles
+ * it on first use), so validatePublish builds it once per limits object. */
 export const publishRequest = (limits: PublishLimits) =>
   z.strictObject({
     to: z.array(userId).min(1, "needs at least one user id").max(limits.maxRecipients, `at most ${limits.maxRecipients} recipients`),
@@ -32,8 +34,16 @@ export class PublishError extends Error {
 }
 
 /** Checks one message; returns it normalised or throws a PublishError (400, or 413 when the data is too large). */
+const schemas = new WeakMap<PublishLimits, ReturnType<typeof publishRequest>>();
+
+function schemaFor(limits: PublishLimits): ReturnType<typeof publishRequest> {
+  let schema = schemas.get(limits);
+  if (!schema) schemas.set(limits, (schema = publishRequest(limits)));
+  return schema;
+}
+
 export function validatePublish(input: unknown, limits: PublishLimits): Required<Omit<PublishRequest, "idempotencyKey">> & { idempotencyKey?: string } {
-  const parsed = publishRequest(limits).safeParse(input);
+  const parsed = schemaFor(limits).safeParse(input);
   if (!parsed.success) throw new PublishError(400, "INVALID_MESSAGE", z.prettifyError(parsed.error).replace(/\n/g, "; "));
   const size = Buffer.byteLength(JSON.stringify(parsed.data.data));
   if (size > limits.maxPayloadBytes) throw new PublishError(413, "PAYLOAD_TOO_LARGE", `data is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
@@ -47,7 +57,6 @@ export interface PublisherDeps {
   knownNodes: () => ReadonlyMap<string, string>;
   limits: PublishLimits;
   idempotencyWindowMs: number;
-  onPublished?: (message: StoredMessage, recipients: number) => void;
 }
 
 export class Publisher {
@@ -73,7 +82,6 @@ export class Publisher {
       }
     });
     await Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env])));
-    this.deps.onPublished?.(message, req.to.length);
     return { id, duplicate: id !== fresh };
   }
 }

@@ -1,7 +1,7 @@
 // Step 2 of a reconcile: from the spec and what was observed, decide every write (pure). The desired
 // objects are built once, from the node count this pass chooses; an owned object is written when it is
 // missing, when the operator wants something else of it, or when a field it owns drifted.
-import type { AffinityDocument } from "../../push-node/affinity/document.js";
+import type { AffinityDocument } from "../../protocol/affinity-document.js";
 import { RESTARTED_AT, configHash, desiredObjects, names, nodeRoute, podTemplate, type TemplateInputs } from "../desired.js";
 import { drifted, repairPatch } from "../drift.js";
 import { autoscale, planNodes, type NodesPlan, type OperatorEvent, type PodFact } from "../scaling.js";

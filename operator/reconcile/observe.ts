@@ -1,5 +1,5 @@
 // Step 1 of a reconcile: read the world a PushCluster's decisions depend on. Reads only; no decision.
-import { parseAffinityDocument, type AffinityDocument } from "../../push-node/affinity/document.js";
+import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
 import { keyPrefix, names, referencedConfig, selectorString } from "../desired.js";
 import { readLoads, type RedisPool } from "../redis-ops.js";
 import type { NodeLoad } from "../scaling.js";

@@ -4,14 +4,16 @@ import { EventEmitter } from "node:events";
 import { readFile, stat } from "node:fs/promises";
 import { unwatchFile, watchFile } from "node:fs";
 import type { Logger } from "pino";
-import { parseAffinityDocument, type AffinityDocument } from "./document.js";
+import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
 import type { AffinitySourceConfig } from "../config.js";
-import type { NodeInfo } from "../cluster/registry.js";
+import type { NodeInfo } from "../../protocol/nodes.js";
 
 export interface AffinitySource extends EventEmitter<{ change: [AffinityDocument] }> {
   current(): AffinityDocument | null;
   start(): Promise<void>;
   stop(): void;
+  /** The live nodes, after every heartbeat: the auto source builds its document from them; others ignore them. */
+  liveNodesChanged(nodes: NodeInfo[]): void;
 }
 
 class BaseSource extends EventEmitter<{ change: [AffinityDocument] }> {
@@ -19,6 +21,7 @@ class BaseSource extends EventEmitter<{ change: [AffinityDocument] }> {
   current(): AffinityDocument | null {
     return this.doc;
   }
+  liveNodesChanged(_nodes: NodeInfo[]): void {}
   protected set(doc: AffinityDocument): void {
     this.doc = doc;
     this.emit("change", doc);
@@ -65,7 +68,7 @@ export class AutoAffinitySource extends BaseSource implements AffinitySource {
   private key = "";
   async start(): Promise<void> {}
   stop(): void {}
-  update(nodes: NodeInfo[]): void {
+  override liveNodesChanged(nodes: NodeInfo[]): void {
     const active = nodes.filter((n) => n.state === "active").sort((a, b) => a.id.localeCompare(b.id));
     const key = active.map((n) => `${n.id} ${n.url} ${n.path}`).join("\n");
     if (key === this.key && this.doc) return;

@@ -1,4 +1,4 @@
-// Claim 4, first half: verify the user information in a login request and say who the user is.
+// Login, first half: verify what a login request carries and say who the user is.
 // Three ways: a ticket (a JWT the business backend signed), a webhook to the business backend, or dev.
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
@@ -18,7 +18,25 @@ function checkedUser(value: unknown, what: string): string {
   return parsed.data;
 }
 
-export function createVerifier(auth: Config["auth"]): Verifier {
+/**
+ * Why a ticket lives too long, or null when it is fine. Times are seconds since the epoch.
+ * exp − iat must not exceed maxLifetime (both stamped by the same backend clock), exp − now must not
+ * exceed maxLifetime + skew (so a ticket without iat, or with iat set ahead, cannot outlive the bound),
+ * and iat may be at most `skew` seconds in the future.
+ */
+export function ticketLifetimeProblem(claims: { exp?: unknown; iat?: unknown }, now: number, rules: { maxLifetimeSeconds: number; clockSkewSeconds: number }): string | null {
+  const { maxLifetimeSeconds: max, clockSkewSeconds: skew } = rules;
+  if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) return 'the ticket has no "exp" (an expiry is required)';
+  if (claims.iat !== undefined) {
+    if (typeof claims.iat !== "number" || !Number.isFinite(claims.iat)) return '"iat" is not a number';
+    if (claims.iat > now + skew) return '"iat" is in the future';
+    if (claims.exp - claims.iat > max) return `the ticket lives ${claims.exp - claims.iat} s (exp − iat); the limit is ${max} s`;
+  }
+  if (claims.exp - now > max + skew) return `the ticket expires in ${Math.round(claims.exp - now)} s; the limit is ${max} s`;
+  return null;
+}
+
+export function createVerifier(auth: Config["auth"], now: () => number = () => Date.now() / 1000): Verifier {
   switch (auth.mode) {
     case "dev":
       return async (body) => {
@@ -26,16 +44,19 @@ export function createVerifier(auth: Config["auth"]): Verifier {
         return checkedUser(body.userId, "userId");
       };
     case "ticket": {
-      const { secret, jwksUrl, issuer, audience } = auth.ticket;
+      const { secret, jwksUrl, issuer, audience, maxLifetimeSeconds, clockSkewSeconds } = auth.ticket;
       const key: Uint8Array | JWTVerifyGetKey = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : new TextEncoder().encode(secret!);
       const algorithms = jwksUrl ? ["RS256", "ES256"] : ["HS256"];
       return async (body) => {
         if (typeof body.ticket !== "string" || !body.ticket) throw new LoginError(400, "INVALID_LOGIN", 'ticket login needs {"ticket": "<JWT from your backend>"}');
         let sub: unknown;
         try {
-          const { payload } = await jwtVerify(body.ticket, key as Uint8Array, { algorithms, issuer, audience });
+          const { payload } = await jwtVerify(body.ticket, key as Uint8Array, { algorithms, issuer, audience, clockTolerance: clockSkewSeconds, requiredClaims: ["exp"] });
+          const problem = ticketLifetimeProblem(payload, now(), { maxLifetimeSeconds, clockSkewSeconds });
+          if (problem) throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${problem}`);
           sub = payload.sub;
         } catch (err) {
+          if (err instanceof LoginError) throw err;
           const code = (err as { code?: string }).code;
           if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC") throw new LoginError(502, "LOGIN_BACKEND_UNAVAILABLE", "could not fetch the ticket keys (JWKS)");
           throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${(err as Error).message}`);

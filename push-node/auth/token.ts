@@ -1,8 +1,15 @@
-// Access tokens (claim 4): a short-lived JWT bound to the user and to the node the user was assigned.
-import { SignJWT, errors, jwtVerify } from "jose";
+// Access tokens: a short-lived JWT bound to the user and to the node the user was assigned.
+// HS256, signed and checked with node:crypto directly: every handshake checks one, and this is several
+// times cheaper than a general JWT library's async path. The format is plain JWT (header
+// {"alg":"HS256","typ":"JWT"}; the claims as payload with the user as `sub`, plus iss, aud, iat, exp),
+// so any JWT library can read it. jose stays for business tickets and JWKS (auth/login.ts).
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 const ISSUER = "herald";
 const AUDIENCE = "herald-channel";
+const HEADER = segment({ alg: "HS256", typ: "JWT" });
+/** Claims the token carries about itself; everything else in the payload is an AccessClaims field. */
+const REGISTERED = new Set(["sub", "iss", "aud", "iat", "exp", "nbf", "jti"]);
 
 export interface AccessClaims {
   user: string;
@@ -13,34 +20,65 @@ export type TokenCheck =
   | { ok: true; claims: AccessClaims }
   | { ok: false; code: "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED"; message: string };
 
+const MISSING: TokenCheck = { ok: false, code: "TOKEN_MISSING", message: "the handshake must carry auth.token from POST /v1/login" };
+const INVALID: TokenCheck = { ok: false, code: "TOKEN_INVALID", message: "token is not valid for this cluster" };
+const EXPIRED: TokenCheck = { ok: false, code: "TOKEN_EXPIRED", message: "token expired; log in again" };
+const INCOMPLETE: TokenCheck = { ok: false, code: "TOKEN_INVALID", message: "token lacks its user or node" };
+
 export class TokenIssuer {
-  private readonly key: Uint8Array;
+  private readonly key: Buffer;
   constructor(secret: string, private readonly ttlSeconds: number) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = Buffer.from(secret, "utf8");
   }
 
-  async issue(claims: AccessClaims): Promise<{ token: string; expiresAt: string }> {
-    const exp = Math.floor(Date.now() / 1000) + this.ttlSeconds;
-    const token = await new SignJWT({ node: claims.node })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setSubject(claims.user)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(exp)
-      .sign(this.key);
-    return { token, expiresAt: new Date(exp * 1000).toISOString() };
+  issue(claims: AccessClaims): { token: string; expiresAt: string } {
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + this.ttlSeconds;
+    const { user, ...rest } = claims;
+    const signed = `${HEADER}.${segment({ ...rest, sub: user, iss: ISSUER, aud: AUDIENCE, iat, exp })}`;
+    return { token: `${signed}.${this.sign(signed)}`, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  async check(token: unknown): Promise<TokenCheck> {
-    if (typeof token !== "string" || token === "") return { ok: false, code: "TOKEN_MISSING", message: "the handshake must carry auth.token from POST /v1/login" };
-    try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
-      if (typeof payload.sub !== "string" || typeof payload.node !== "string") return { ok: false, code: "TOKEN_INVALID", message: "token lacks its user or node" };
-      return { ok: true, claims: { user: payload.sub, node: payload.node } };
-    } catch (err) {
-      if (err instanceof errors.JWTExpired) return { ok: false, code: "TOKEN_EXPIRED", message: "token expired; log in again" };
-      return { ok: false, code: "TOKEN_INVALID", message: "token is not valid for this cluster" };
-    }
+  /** Synchronous: the signature first (HS256 only, constant-time compare), then iss, aud, nbf and exp. */
+  check(token: unknown): TokenCheck {
+    if (typeof token !== "string" || token === "") return MISSING;
+    const parts = token.split(".");
+    if (parts.length !== 3) return INVALID;
+    const [header, body, signature] = parts as [string, string, string];
+    if (header !== HEADER && !isHs256Header(header)) return INVALID;
+    const given = Buffer.from(signature);
+    const expected = Buffer.from(this.sign(`${header}.${body}`));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return INVALID;
+    const payload = parseSegment(body);
+    if (!payload || payload.iss !== ISSUER || !(payload.aud === AUDIENCE || (Array.isArray(payload.aud) && payload.aud.includes(AUDIENCE)))) return INVALID;
+    const now = Date.now() / 1000;
+    if (typeof payload.exp !== "number" || (payload.nbf !== undefined && !(typeof payload.nbf === "number" && payload.nbf <= now))) return INVALID;
+    if (payload.exp <= now) return EXPIRED;
+    if (typeof payload.sub !== "string" || typeof payload.node !== "string") return INCOMPLETE;
+    const rest = Object.entries(payload).filter(([k]) => !REGISTERED.has(k));
+    return { ok: true, claims: Object.fromEntries([["user", payload.sub], ...rest]) as unknown as AccessClaims };
   }
+
+  private sign(signed: string): string {
+    return createHmac("sha256", this.key).update(signed).digest("base64url");
+  }
+}
+
+function segment(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+function parseSegment(s: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A header other than the one issue() writes: still HS256 (the algorithm is pinned), and no extensions (crit). */
+function isHs256Header(s: string): boolean {
+  const h = parseSegment(s);
+  return h !== null && h.alg === "HS256" && h.crit === undefined && (h.typ === undefined || h.typ === "JWT");
 }

@@ -1,22 +1,47 @@
 // NodeBus over Redis streams: one stream per node (its own hash tag, so nodes spread over a cluster's
-// masters), read by that node alone with a blocking XREAD on a dedicated connection.
+// masters), read by that node alone with a blocking XREAD on a dedicated connection. What concurrent
+// publishes send to one node in the same tick goes out as one stream entry (one XADD, one read, one parse).
 import type { Logger } from "pino";
-import type { RedisClient } from "../redis.js";
-import { keys } from "../store/keys.js";
+import type { RedisClient } from "../../common/redis.js";
+import { keys } from "../../protocol/keys.js";
 import type { Envelope, NodeBus } from "./node-bus.js";
 
 const MAX_LEN = 100_000;
 const BLOCK_MS = 1000;
 const COUNT = 500;
 
+interface Outgoing {
+  envelopes: Envelope[];
+  written: Promise<void>;
+  settle: (err?: Error) => void;
+}
+
 export class RedisNodeBus implements NodeBus {
   private readonly k: ReturnType<typeof keys>;
+  /** Envelopes sent in this tick, per node; written at the end of the tick. */
+  private outgoing = new Map<string, Outgoing>();
   constructor(private readonly redis: RedisClient, prefix: string, private readonly log: Logger, private readonly onError: () => void = () => {}) {
     this.k = keys(prefix);
   }
 
-  async send(node: string, envelopes: Envelope[]): Promise<void> {
-    await this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", MAX_LEN, "*", "d", JSON.stringify(envelopes));
+  /** Resolves once the envelopes are in the node's stream (with whatever else went to that node in this tick). */
+  send(node: string, envelopes: Envelope[]): Promise<void> {
+    if (this.outgoing.size === 0) process.nextTick(() => this.flush());
+    let out = this.outgoing.get(node);
+    if (!out) {
+      let settle!: (err?: Error) => void;
+      const written = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+      this.outgoing.set(node, (out = { envelopes: [], written, settle }));
+    }
+    for (const e of envelopes) out.envelopes.push(e);
+    return out.written;
+  }
+
+  private flush(): void {
+    const batch = this.outgoing;
+    this.outgoing = new Map();
+    for (const [node, out] of batch)
+      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
   }
 
   async consume(node: string, handler: (envelopes: Envelope[]) => void): Promise<() => Promise<void>> {

@@ -1,16 +1,17 @@
-// Claims 1, 3 and 4 on the node: the Socket.IO server. It checks each handshake's access token before it
-// records the user as connected (second user information), and hands each message it receives to the
-// sockets of the addressees it holds (the comparison and push modules), in inbox order.
+// The node's Socket.IO server. It checks each handshake's access token before it
+// records the user as connected, and hands each message it receives to the sockets of the addressees
+// it holds, in inbox order.
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Envelope } from "../bus/node-bus.js";
 import type { Metrics } from "../metrics.js";
-import { START, compareOffsets, type InboxEntry, type Position, type StoredMessage, type UserStore } from "../store/user-store.js";
+import type { InboxEntry, StoredMessage, UserStore } from "../store/user-store.js";
+import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 import { resumeFrom } from "./resume.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
-import type { AffinityNode } from "../affinity/document.js";
+import type { AffinityNode } from "../../protocol/affinity-document.js";
 
 /** What a client receives in a `message` event. */
 export interface Pushed extends StoredMessage {
@@ -24,9 +25,8 @@ export type ReloginReason = "shutdown" | "draining" | "reassigned";
 interface SocketState {
   user: string;
   device: string | null;
-  /** The latest ack not yet written, and whether a write is scheduled. */
+  /** The latest ack not yet written. */
   ack: Position | null;
-  ackTimer: NodeJS.Timeout | null;
   live: boolean;
   epoch: string | null;
   last: string;
@@ -67,9 +67,16 @@ export interface ChannelDeps {
 export class ChannelServer {
   private readonly links = new Map<string, Link>();
   private readonly d: ChannelDeps;
+  private readonly deliveredLive: { inc(n?: number): void };
+  private readonly deliveredReplay: { inc(n?: number): void };
+  /** Sockets with an ack not yet written; one timer writes them all every ACK_FLUSH_MS. */
+  private readonly pendingAcks = new Set<SocketState>();
+  private ackTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: ChannelDeps) {
     this.d = deps;
+    this.deliveredLive = deps.metrics.delivered.labels({ mode: "live" });
+    this.deliveredReplay = deps.metrics.delivered.labels({ mode: "replay" });
     const { io } = deps;
     // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning).
     io.engine.on("connection", (raw: { request: unknown }) => {
@@ -110,8 +117,7 @@ export class ChannelServer {
       for (const to of env.to) {
         const link = this.links.get(to.user);
         if (!link) continue; // the user left this node since the publisher read the presence
-        const pushed: Pushed = { ...env.message, epoch: to.epoch, offset: to.offset, prev: to.prev };
-        this.offerLive(to.user, link, pushed);
+        this.offerLive(to.user, link, pushed(env.message, to.epoch, to.offset, to.prev));
       }
   }
 
@@ -124,7 +130,7 @@ export class ChannelServer {
     };
     if (!this.d.accepting()) throw fail("NODE_UNAVAILABLE", "this node is shutting down; log in again");
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
-    const checked = await this.d.tokens.check(auth.token);
+    const checked = this.d.tokens.check(auth.token);
     if (!checked.ok) throw fail(checked.code, checked.message);
     if (checked.claims.node !== this.d.nodeId) {
       const node = this.d.findNode(checked.claims.node);
@@ -142,7 +148,7 @@ export class ChannelServer {
       if (!p.success) throw fail("INVALID_HANDSHAKE", "auth.deviceId must be 1-64 letters, digits, '.', '_', ':' or '-'");
       device = p.data;
     }
-    // Claim 4: record the user as connected (presence) before the channel is acknowledged, so that a
+    // Record the user as connected (presence) before the channel is acknowledged, so that a
     // message published once the client sees "connect" is routed here.
     const user = checked.claims.user;
     const link = this.linkFor(user);
@@ -187,7 +193,7 @@ export class ChannelServer {
       hold.settled = true;
       link.pending--;
     }
-    const state: SocketState = { user, device, ack: null, ackTimer: null, live: false, epoch: null, last: START, queue: [], overflow: false };
+    const state: SocketState = { user, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
     void socket.join(`u:${user}`);
@@ -232,7 +238,7 @@ export class ChannelServer {
     state.last = after;
     let page: InboxEntry[] = first;
     for (;;) {
-      for (const e of page) this.emit(socket, state, { ...e.message, epoch: order.epoch!, offset: e.offset, prev: e.prev }, "replay");
+      for (const e of page) this.emit(socket, state, pushed(e.message, order.epoch!, e.offset, e.prev), "replay");
       if (page.length === PAGE || state.overflow) {
         state.overflow = false;
         state.queue = [];
@@ -269,7 +275,7 @@ export class ChannelServer {
     try {
       const entries = await this.d.store.read(user, order.tail, order.held.length + PAGE);
       for (const e of entries) {
-        const p: Pushed = { ...e.message, epoch: order.epoch!, offset: e.offset, prev: e.prev };
+        const p = pushed(e.message, order.epoch!, e.offset, e.prev);
         for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.toSockets(link, r);
       }
     } catch (err) {
@@ -297,7 +303,7 @@ export class ChannelServer {
     for (;;) {
       const page = await this.d.store.read(user, after, PAGE);
       for (const e of page) {
-        const p: Pushed = { ...e.message, epoch: head.epoch, offset: e.offset, prev: e.prev };
+        const p = pushed(e.message, head.epoch, e.offset, e.prev);
         for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.toSockets(link, r);
       }
       if (page.length < PAGE || this.links.get(user) !== link) return;
@@ -305,34 +311,59 @@ export class ChannelServer {
     }
   }
 
+  /** A live message to a user's sockets: encoded once for all of them (a local Socket.IO broadcast to their ids). */
   private toSockets(link: Link, p: Pushed): void {
-    for (const s of link.sockets) this.emit(s, s.data as SocketState, p, "live");
+    let one: string | null = null;
+    let more: string[] | null = null;
+    for (const s of link.sockets) {
+      if (!this.admit(s.data as SocketState, p, "live")) continue;
+      if (one === null) one = s.id;
+      else (more ??= [one]).push(s.id);
+    }
+    if (one === null) return;
+    this.d.io.local.to(more ?? one).emit("message", p);
+    const n = more ? more.length : 1;
+    this.deliveredLive.inc(n);
+    const latency = Math.max(0, Date.now() - p.ts) / 1000;
+    for (let i = 0; i < n; i++) this.d.metrics.latency.observe(latency);
   }
 
   private emit(socket: Socket, state: SocketState, p: Pushed, mode: "live" | "replay"): void {
-    if (mode === "live" && !state.live) {
-      if (state.queue.length >= QUEUE_LIMIT) state.overflow = true;
-      else state.queue.push(p);
-      return;
-    }
-    if (p.epoch === state.epoch && compareOffsets(p.offset, state.last) <= 0) return;
-    state.epoch = p.epoch;
-    state.last = p.offset;
+    if (!this.admit(state, p, mode)) return;
     socket.emit("message", p);
-    this.d.metrics.delivered.inc({ mode });
+    (mode === "live" ? this.deliveredLive : this.deliveredReplay).inc();
     if (mode === "live") this.d.metrics.latency.observe(Math.max(0, Date.now() - p.ts) / 1000);
   }
 
-  /** A cumulative ack from the client; written at most every ACK_FLUSH_MS per socket. */
+  /** Whether the socket takes the message now: a socket still replaying queues live ones, and none gets a repeat. */
+  private admit(state: SocketState, p: Pushed, mode: "live" | "replay"): boolean {
+    if (mode === "live" && !state.live) {
+      if (state.queue.length >= QUEUE_LIMIT) state.overflow = true;
+      else state.queue.push(p);
+      return false;
+    }
+    if (p.epoch === state.epoch && compareOffsets(p.offset, state.last) <= 0) return false;
+    state.epoch = p.epoch;
+    state.last = p.offset;
+    return true;
+  }
+
+  /** A cumulative ack from the client; the latest per socket is written within ACK_FLUSH_MS (one timer for the node). */
   private acked(state: SocketState, payload: unknown): void {
     const p = since.safeParse(payload);
     if (!p.success || state.device === null) return;
     state.ack = p.data;
-    state.ackTimer ??= setTimeout(() => this.flushAck(state), ACK_FLUSH_MS);
+    this.pendingAcks.add(state);
+    this.ackTimer ??= setTimeout(() => this.flushAcks(), ACK_FLUSH_MS);
+  }
+
+  private flushAcks(): void {
+    this.ackTimer = null;
+    for (const state of this.pendingAcks) this.flushAck(state);
   }
 
   private flushAck(state: SocketState): void {
-    state.ackTimer = null;
+    this.pendingAcks.delete(state);
     const ack = state.ack;
     if (!ack || state.device === null) return;
     state.ack = null;
@@ -340,7 +371,6 @@ export class ChannelServer {
   }
 
   private disconnected(socket: Socket, state: SocketState, link: Link): void {
-    if (state.ackTimer) clearTimeout(state.ackTimer);
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
@@ -359,6 +389,11 @@ export class ChannelServer {
       .then(() => (this.links.has(user) ? undefined : this.d.store.detach(user, this.d.nodeId, this.d.incarnation)))
       .catch((err: Error) => this.d.log.warn({ err: err.message }, "could not remove a user's presence"));
   }
+}
+
+/** What a socket receives for a stored message at its place in one user's inbox. */
+function pushed(m: StoredMessage, epoch: string, offset: string, prev: string): Pushed {
+  return { ...m, epoch, offset, prev };
 }
 
 /** Resolves when the socket's transport has flushed what was written (bounded memory during replay). */

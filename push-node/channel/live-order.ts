@@ -3,7 +3,7 @@
 // idempotency key). Each carries its inbox offset and the offset before it (`prev`), so the node can
 // emit in order, drop repeats, and hold back what follows a hole until the hole is filled from the inbox.
 // Pure: state in, decisions out.
-import { START, compareOffsets } from "../store/user-store.js";
+import { START, compareOffsets } from "../../protocol/positions.js";
 
 export interface Placed<T> {
   epoch: string;
@@ -37,9 +37,8 @@ export function offer<T>(s: OrderState<T>, m: Placed<T>): T[] {
     hold(s, m);
     return [];
   }
-  const out = [m.item];
   s.tail = m.offset;
-  return out.concat(release(s));
+  return s.held.length ? [m.item, ...release(s)] : [m.item];
 }
 
 /** After a fill from the inbox could not close the hole (it was trimmed, or lost): emit what is held, in order. */

@@ -1,5 +1,5 @@
 // Where a channel starts in its user's inbox. Pure.
-import { START, compareOffsets, type Position } from "../store/user-store.js";
+import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 
 /**
  * 1. The position the client gave (auth.since) wins.

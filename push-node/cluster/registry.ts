@@ -1,29 +1,13 @@
 // Which push nodes are alive: each node announces itself (heartbeat) with how clients reach it,
 // its incarnation (new at every start) and its load. Login and routing read the live set.
-import type { RedisClient } from "../redis.js";
-import { keys } from "../store/keys.js";
-
-export interface NodeInfo {
-  id: string;
-  url: string;
-  path: string;
-  incarnation: string;
-  state: "active" | "draining";
-  /** Milliseconds since the epoch of the last heartbeat. */
-  at: number;
-  sockets: number;
-  users: number;
-}
+import type { RedisClient } from "../../common/redis.js";
+import { keys } from "../../protocol/keys.js";
+import type { NodeInfo } from "../../protocol/nodes.js";
 
 export interface NodeRegistry {
   beat(info: NodeInfo): Promise<void>;
   remove(id: string): Promise<void>;
   list(): Promise<NodeInfo[]>;
-}
-
-/** The nodes whose last heartbeat is younger than ttlMs. Pure. */
-export function liveNodes(nodes: NodeInfo[], now: number, ttlMs: number): NodeInfo[] {
-  return nodes.filter((n) => now - n.at <= ttlMs);
 }
 
 export class MemoryNodeRegistry implements NodeRegistry {

@@ -1,8 +1,9 @@
 // Small helpers for JSON over node:http: bounded body reading and uniform error bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { exceedsDepth } from "../publish/json-value.js";
 
 export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
@@ -13,12 +14,15 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
-  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } });
+export function sendError(res: ServerResponse, err: HttpError, headers: Record<string, string> = {}): void {
+  send(res, err.status, { error: { code: err.code, message: err.message, ...err.extra } }, { ...headers, ...err.headers });
 }
 
-/** Reads a JSON object body of at most maxBytes; 413 past it, 415 for another type, 400 when it is not a JSON object. */
-export async function readJson(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+/**
+ * Reads a JSON object body of at most maxBytes; 413 past it, 415 for another type, 400 when it is not a
+ * JSON object or nests deeper than maxDepth (checked without recursion, before anything walks it).
+ */
+export async function readJson(req: IncomingMessage, maxBytes: number, maxDepth = 64): Promise<Record<string, unknown>> {
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/json\b/i.test(type)) throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send Content-Type: application/json");
   const declared = Number(req.headers["content-length"] ?? 0);
@@ -43,5 +47,6 @@ export async function readJson(req: IncomingMessage, maxBytes: number): Promise<
     throw new HttpError(400, "INVALID_JSON", `the body is not JSON: ${(err as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new HttpError(400, "INVALID_BODY", "the body must be a JSON object");
+  if (exceedsDepth(value, maxDepth)) throw new HttpError(400, "JSON_TOO_DEEP", `the body nests arrays and objects deeper than ${maxDepth} levels`);
   return value as Record<string, unknown>;
 }

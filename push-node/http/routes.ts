@@ -4,13 +4,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { Config } from "../config.js";
-import { assign } from "../affinity/assign.js";
-import type { AffinityDocument } from "../affinity/document.js";
+import { assign } from "../../protocol/assign.js";
+import type { AffinityDocument } from "../../protocol/affinity-document.js";
 import { LoginError, type Verifier } from "../auth/login.js";
 import type { TokenIssuer } from "../auth/token.js";
 import type { Metrics } from "../metrics.js";
-import { PublishError, userId, type Publisher, type PublishResult } from "../publisher.js";
+import { PublishError, type Publisher, type PublishResult } from "../publisher.js";
+import type { ClusterStatus } from "../cluster/status.js";
 import { HttpError, readJson, send, sendError } from "./json.js";
+import { openApiDocument } from "./openapi.js";
+import { demoRoutes } from "./demo.js";
+import { disconnectRequest } from "./schemas.js";
+import { clientIp, trustedProxies } from "./client-ip.js";
+import { RateLimiter } from "../limits/token-bucket.js";
+import type { LimitName } from "../metrics.js";
 
 export interface RouteDeps {
   config: Config;
@@ -24,30 +31,53 @@ export interface RouteDeps {
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   accepting: () => boolean;
   disconnectUsers: (users: string[]) => void;
+  /** The cluster as this node sees it (GET /v1/status): counts only. */
+  status: () => ClusterStatus;
 }
 
-const disconnectBody = z.strictObject({ users: z.array(userId).min(1).max(10_000) });
 
 export function createRoutes(d: RouteDeps) {
   const { config } = d;
   const keys = config.publishKeys.keys.map((k) => Buffer.from(k));
+  const openapi = openApiDocument(config.limits);
   const cors = (req: IncomingMessage): Record<string, string> => {
     const origin = req.headers.origin;
     if (!origin) return {};
     const allowed = config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
-    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, vary: "Origin" } : {};
+    // on every answer, errors included, so that a browser can read the error code (and Retry-After)
+    return allowed ? { "access-control-allow-origin": config.corsOrigins.includes("*") ? "*" : origin, "access-control-expose-headers": "Retry-After", vary: "Origin" } : {};
   };
 
-  function requireKey(req: IncomingMessage): void {
+  /** The index of the publish key the request carries; 401 without a known one. */
+  function requireKey(req: IncomingMessage): number {
     const header = req.headers.authorization ?? "";
     const m = /^Bearer (.+)$/.exec(header);
     if (!m) throw new HttpError(401, "UNAUTHORIZED", "send Authorization: Bearer <publish key>");
     const given = Buffer.from(m[1]!);
-    if (!keys.some((k) => k.length === given.length && timingSafeEqual(k, given))) throw new HttpError(401, "UNAUTHORIZED", "unknown publish key");
+    const i = keys.findIndex((k) => k.length === given.length && timingSafeEqual(k, given));
+    if (i < 0) throw new HttpError(401, "UNAUTHORIZED", "unknown publish key");
+    return i;
+  }
+
+  // Rate limits (token buckets in this node's memory; docs/security.md).
+  const perMinute = (n: number) => ({ perMinute: n, burst: n });
+  const limiters = {
+    login_ip: new RateLimiter(perMinute(config.rates.loginPerIp)),
+    login_user: new RateLimiter(perMinute(config.rates.loginPerUser)),
+    publish_key: new RateLimiter(perMinute(config.rates.publishPerKey)),
+  } satisfies Partial<Record<LimitName, RateLimiter>>;
+  const proxies = trustedProxies(config.trustedProxies);
+  function limit(name: keyof typeof limiters, key: string, cost = 1): void {
+    const waitMs = limiters[name].take(key, cost);
+    if (waitMs === null) return;
+    d.metrics.refusals.inc({ limit: name });
+    const seconds = Math.ceil(waitMs / 1000);
+    throw new HttpError(429, "RATE_LIMITED", `too many requests (${name.replace("_", " per ")}); retry after ${seconds} s`, { limit: name, retryAfterSeconds: seconds }, { "retry-after": String(seconds) });
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!d.accepting()) throw new HttpError(503, "NODE_UNAVAILABLE", "this node is shutting down; try another");
+    limit("login_ip", clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], proxies));
     const body = await readJson(req, 64 * 1024);
     let user: string;
     try {
@@ -59,20 +89,23 @@ export function createRoutes(d: RouteDeps) {
       }
       throw err;
     }
+    limit("login_user", user);
     const doc = d.affinity();
     const node = doc ? assign(user, doc, d.liveNodeIds()) : null;
     if (!node) {
       d.metrics.logins.inc({ result: "unavailable" });
       throw new HttpError(503, "NO_NODE_AVAILABLE", "no push node is active and alive to take this user; try again shortly");
     }
-    const { token, expiresAt } = await d.tokens.issue({ user, node: node.id });
+    const { token, expiresAt } = d.tokens.issue({ user, node: node.id });
     d.metrics.logins.inc({ result: "ok" });
-    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } }, cors(req));
+    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } });
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    requireKey(req);
-    const body = await readJson(req, config.limits.maxBodyBytes);
+    const key = requireKey(req);
+    // data sits at most three levels down ({"messages": [{"data": …}]}); its own limit is checked per message
+    const body = await readJson(req, config.limits.maxBodyBytes, config.limits.maxDataDepth + 3);
+    limit("publish_key", String(key), Array.isArray(body.messages) ? Math.max(1, body.messages.length) : 1);
     const one = async (m: unknown): Promise<PublishResult> => {
       try {
         const r = await d.publisher.publish(m as never);
@@ -112,7 +145,7 @@ export function createRoutes(d: RouteDeps) {
 
   async function disconnect(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requireKey(req);
-    const parsed = disconnectBody.safeParse(await readJson(req, config.limits.maxBodyBytes));
+    const parsed = disconnectRequest.safeParse(await readJson(req, config.limits.maxBodyBytes));
     if (!parsed.success) throw new HttpError(400, "INVALID_BODY", z.prettifyError(parsed.error).replace(/\n/g, "; "));
     d.disconnectUsers(parsed.data.users);
     send(res, 202, { users: parsed.data.users.length });
@@ -120,8 +153,11 @@ export function createRoutes(d: RouteDeps) {
 
   const routes: Record<string, Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void> | void>> = {
     "/v1/login": { POST: login, OPTIONS: preflight },
-    "/v1/publish": { POST: publish },
-    "/v1/disconnect": { POST: disconnect },
+    "/v1/publish": { POST: publish, OPTIONS: preflight },
+    "/v1/disconnect": { POST: disconnect, OPTIONS: preflight },
+    "/v1/status": { GET: (req, res) => send(res, 200, d.status(), { "cache-control": "no-store" }) },
+    ...(config.demoPage ? demoRoutes() : {}),
+    "/openapi.json": { GET: (_req, res) => send(res, 200, openapi) },
     "/healthz": { GET: (_req, res) => send(res, 200, { status: "ok" }) },
     "/readyz": {
       GET: (_req, res) => {
@@ -139,12 +175,13 @@ export function createRoutes(d: RouteDeps) {
   };
 
   function preflight(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(204, { ...cors(req), "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
+    res.writeHead(204, { "access-control-allow-methods": "POST, OPTIONS", "access-control-allow-headers": "content-type, authorization", "access-control-max-age": "600" });
     res.end();
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0]!;
+    for (const [name, value] of Object.entries(cors(req))) res.setHeader(name, value);
     try {
       const route = routes[path];
       if (!route) throw new HttpError(404, "NOT_FOUND", `no route ${path}`);
@@ -153,7 +190,10 @@ export function createRoutes(d: RouteDeps) {
       await handler(req, res);
     } catch (err) {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof HttpError) return sendError(res, err);
+      if (err instanceof HttpError) {
+        if (err.code === "JSON_TOO_DEEP") d.metrics.refusals.inc({ limit: "data_depth" });
+        return sendError(res, err);
+      }
       d.log.error({ err: (err as Error).stack }, "request failed");
       sendError(res, new HttpError(500, "INTERNAL", "internal error"));
     }

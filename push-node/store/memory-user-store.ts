@@ -1,6 +1,7 @@
 // The embedded home of UserStore: one process, no Redis. Same semantics as the Redis one, bounded alike.
 import { randomUUID } from "node:crypto";
-import { META_TTL_FACTOR, START, compareOffsets, type Appended, type InboxEntry, type InboxHead, type Position, type StoredMessage, type UserStore } from "./user-store.js";
+import { META_TTL_FACTOR, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { START, compareOffsets, type Position } from "../../protocol/positions.js";
 
 interface Inbox {
   epoch: string;
@@ -91,8 +92,6 @@ export class MemoryUserStore implements UserStore {
     if (this.claims.size > 10_000) for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k);
     return id;
   }
-
-  async close(): Promise<void> {}
 
   /** The user's inbox as Redis would hold it now: forgotten past its meta TTL, emptied past its TTL. */
   private live(user: string): Inbox | undefined {

@@ -1,9 +1,10 @@
 // The Redis (or Redis Cluster) home of UserStore. Each operation on a user is one Lua script over that
 // user's keys, which share a hash tag and so a slot: atomic, and never CROSSSLOT.
 import { randomUUID } from "node:crypto";
-import type { RedisClient } from "../redis.js";
-import { keys } from "./keys.js";
-import { META_TTL_FACTOR, START, type Appended, type InboxEntry, type InboxHead, type Position, type StoredMessage, type UserStore } from "./user-store.js";
+import type { RedisClient } from "../../common/redis.js";
+import { keys } from "../../protocol/keys.js";
+import { META_TTL_FACTOR, type Appended, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
+import { START, type Position } from "../../protocol/positions.js";
 
 // KEYS: meta, inbox, presence, mark. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe (1/0), meta ttl ms.
 const APPEND = `
@@ -130,7 +131,6 @@ export class RedisUserStore implements UserStore {
     throw new Error("idempotency key kept changing hands");
   }
 
-  async close(): Promise<void> {}
 }
 
 function pairs(flat: string[]): Record<string, string> {

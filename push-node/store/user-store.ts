@@ -1,6 +1,8 @@
-// Per-user state kept in the database device (claim 2): each addressee's inbox of messages (a stream
+// Per-user state kept in Redis: each addressee's inbox of messages (a stream
 // whose positions order that user's messages), the epoch of that inbox, and the user's presence
 // (which nodes hold a channel for the user). One interface, a Redis and an in-memory home.
+
+import type { Position } from "../../protocol/positions.js";
 
 export interface StoredMessage {
   id: string;
@@ -8,12 +10,6 @@ export interface StoredMessage {
   data: unknown;
   /** When Herald accepted it, in milliseconds since the Unix epoch. */
   ts: number;
-}
-
-/** Where a message sits in one user's inbox: `offset` orders it, `prev` is the offset before it ("0-0" first). */
-export interface Position {
-  epoch: string;
-  offset: string;
 }
 
 export interface Appended extends Position {
@@ -54,20 +50,8 @@ export interface UserStore {
   acks(user: string): Promise<Record<string, Position>>;
   /** Idempotency: the id that owns `key` (this one if the key was free), for windowMs. */
   claim(key: string, id: string, windowMs: number): Promise<string>;
-  close(): Promise<void>;
 }
-
-export const START = "0-0";
 
 /** An inbox's epoch and last offset outlive its messages by this factor, so that a client idle past the
  * TTL who missed nothing resumes without a false alarm, while one who missed something is told. */
 export const META_TTL_FACTOR = 4;
-
-/** Compares two inbox offsets ("<ms>-<seq>"). Pure. */
-export function compareOffsets(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  if (am.length !== bm.length) return am.length - bm.length;
-  if (am !== bm) return am < bm ? -1 : 1;
-  return Number(as) - Number(bs);
-}

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { kubectl } from "../simulator/helpers.js";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { startRedis, type RedisServer } from "./redis.js";
 import { freePort, until } from "./ports.js";
 import { HERALD, ROOT, TICKET_SECRET, PUBLISH_KEY } from "./push-node.js";

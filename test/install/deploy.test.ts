@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { startSimulator, type AuditEntry, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type AuditEntry, type Simulator } from "../../dev/simulator/index.js";
 import { kubectl, kubectlOk } from "../helpers/operator.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { ROOT, PUBLISH_KEY, TICKET_SECRET } from "../helpers/push-node.js";

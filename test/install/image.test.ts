@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { ROOT } from "../helpers/push-node.js";
 import { freePort, until } from "../helpers/ports.js";
 import { kubectlOk } from "../helpers/operator.js";
@@ -139,7 +139,7 @@ describe("the Dockerfile", () => {
     expect(runtime.steps.find((s) => s.op === "ENTRYPOINT")!.args).toBe('["herald"]');
     expect(runtime.steps.find((s) => s.op === "CMD")!.args).toBe('["push-node"]');
     const copies = runtime.steps.filter((s) => s.op === "COPY").map((s) => s.args);
-    expect(copies).toEqual(["--from=deps /app/node_modules ./node_modules", "--from=build /src/dist ./dist", "package.json ./", "bin/ ./bin/"]);
+    expect(copies).toEqual(["--from=deps /app/node_modules ./node_modules", "--from=build /src/dist ./dist", "package.json ./", "bin/ ./bin/", "demo/ ./demo/"]); // demo/: the page HERALD_DEMO_PAGE serves
     expect(runtime.steps.some((s) => s.op === "RUN" && /rm -rf .*\/npm /.test(s.args))).toBe(true);
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { clusterEnv, startNode, ROOT, PUBLISH_KEY, TICKET_SECRET, type NodeProcess } from "../helpers/push-node.js";
 import { kubectlOk, startOperator, type OperatorProcess } from "../helpers/operator.js";

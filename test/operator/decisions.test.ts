@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { autoscale, planNodes, type NodesObserved, type PodFact } from "../../operator/scaling.js";
 import { desiredObjects, nodeRoute, podTemplate, specProblems } from "../../operator/desired.js";
 import type { PushCluster } from "../../operator/types.js";
-import type { AffinityDocument } from "../../push-node/affinity/document.js";
+import type { AffinityDocument } from "../../protocol/affinity-document.js";
 
 const T0 = Date.parse("2026-11-25T12:00:00Z");
 const name = (i: number) => `hc-${i}`;

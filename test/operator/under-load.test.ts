@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOperator, startWorld, pushClusterYaml, type HeraldWorld, type OperatorProcess } from "../helpers/operator.js";
 import { sdkApp, steadyPublisher, tally, type SdkApp } from "../helpers/sdk.js";
 import { until } from "../helpers/ports.js";
-import { assign } from "../../push-node/affinity/assign.js";
+import { assign } from "../../protocol/assign.js";
 
 let world: HeraldWorld;
 let operator: OperatorProcess;

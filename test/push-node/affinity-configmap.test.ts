@@ -1,7 +1,7 @@
 // A push node reading its affinity document from a Kubernetes ConfigMap it watches (through the API
 // simulator, as in a cluster): a change reaches logins within 2 seconds, and a bad document is refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { clusterEnv, startNode, type NodeProcess } from "../helpers/push-node.js";
 import { loginTicket } from "../helpers/client.js";

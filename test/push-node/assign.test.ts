@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { assign } from "../../push-node/affinity/assign.js";
-import { parseAffinityDocument, type AffinityDocument } from "../../push-node/affinity/document.js";
+import { assign } from "../../protocol/assign.js";
+import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
 
 const node = (id: string, state: "active" | "draining" = "active") => ({ id, url: `http://${id}.test`, path: `/n/${id}/socket.io`, state });
 const doc = (ids: string[], pins: Record<string, string> = {}): AffinityDocument => ({ version: 1, nodes: ids.map((i) => node(i)), pins });
 const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
-describe("assign (claim 5)", () => {
+describe("assign", () => {
   it("spreads users over the active, alive nodes", () => {
     const d = doc(["a", "b", "c", "d"]);
     const counts = new Map<string, number>();

@@ -28,6 +28,10 @@ async function client(l: LoginResult, auth: Record<string, unknown> = {}) {
   return c;
 }
 
+// This test finds where users land by logging in again and again from one address (polling every 25 ms):
+// far more than the default login rate limits allow, which test/push-node/rate-limits.test.ts covers.
+const POLLING_LOGINS = { HERALD_LOGIN_PER_IP_PER_MINUTE: "0", HERALD_LOGIN_PER_USER_PER_MINUTE: "0" };
+
 beforeAll(async () => {
   redis = await startRedis();
   // The affinity file lists three nodes on ports chosen now; it exists before the nodes start.
@@ -35,7 +39,7 @@ beforeAll(async () => {
   const ports = [await freePort(), await freePort(), await freePort()];
   const planned = ports.map((p, i) => ({ id: `push-${i}`, url: `http://127.0.0.1:${p}` })) as unknown as NodeProcess[];
   writeAffinity(1, planned, { pinned: "push-2" });
-  for (let i = 0; i < 3; i++) nodes.push(await startNode(clusterEnv(redis.url, { HERALD_NODE_ID: `push-${i}`, HERALD_AFFINITY_FILE: affinityFile }), { port: ports[i] }));
+  for (let i = 0; i < 3; i++) nodes.push(await startNode(clusterEnv(redis.url, { HERALD_NODE_ID: `push-${i}`, HERALD_AFFINITY_FILE: affinityFile, ...POLLING_LOGINS }), { port: ports[i] }));
 });
 
 afterAll(async () => {

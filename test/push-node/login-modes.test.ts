@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import { startNode, type NodeProcess } from "../helpers/push-node.js";
+import { TICKET_SECRET, startNode, type NodeProcess } from "../helpers/push-node.js";
 import { connect, postJson } from "../helpers/client.js";
 
 let backend: Server;
@@ -79,6 +79,45 @@ describe("ticket login", () => {
     expect(wrongIssuer.status).toBe(401);
     const missing = await postJson(`${n.url}/v1/login`, { userId: "rita" });
     expect([missing.status, missing.body.error.code]).toEqual([400, "INVALID_LOGIN"]);
+  });
+});
+
+describe("ticket lifetime", () => {
+  const key = new TextEncoder().encode(TICKET_SECRET);
+  const now = () => Math.floor(Date.now() / 1000);
+  const sign = (claims: { iat?: number; exp?: number }) => {
+    let t = new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("tess");
+    if (claims.iat !== undefined) t = t.setIssuedAt(claims.iat);
+    if (claims.exp !== undefined) t = t.setExpirationTime(claims.exp);
+    return t.sign(key);
+  };
+  const tryLogin = async (n: NodeProcess, claims: { iat?: number; exp?: number }) => {
+    const r = await postJson(`${n.url}/v1/login`, { ticket: await sign(claims) });
+    return r.status === 200 ? "ok" : `${r.status} ${r.body.error.code}: ${r.body.error.message}`;
+  };
+
+  it("requires exp and refuses tickets living longer than HERALD_TICKET_MAX_LIFETIME_SECONDS (default 300)", async () => {
+    const n = await node({ HERALD_AUTH_MODE: "ticket", HERALD_TICKET_SECRET: TICKET_SECRET });
+    expect(await tryLogin(n, { iat: now(), exp: now() + 300 })).toBe("ok");
+    expect(await tryLogin(n, { exp: now() + 60 })).toBe("ok");
+    expect(await tryLogin(n, { iat: now() })).toMatch(/^401 LOGIN_REFUSED: .*exp/);
+    expect(await tryLogin(n, { iat: Date.UTC(2000, 0, 1) / 1000 })).toMatch(/^401 LOGIN_REFUSED/);
+    expect(await tryLogin(n, {})).toMatch(/^401 LOGIN_REFUSED/);
+    expect(await tryLogin(n, { iat: now(), exp: now() + 301 })).toMatch(/^401 LOGIN_REFUSED: .*limit is 300 s/);
+    expect(await tryLogin(n, { exp: now() + 24 * 3600 })).toMatch(/^401 LOGIN_REFUSED: .*limit is 300 s/);
+    // iat set ahead cannot stretch the bound, and a far-future iat is refused outright
+    expect(await tryLogin(n, { iat: now() + 3600, exp: now() + 3700 })).toMatch(/^401 LOGIN_REFUSED/);
+    // the clock-skew allowance (30 s): just expired or issued slightly ahead still passes
+    expect(await tryLogin(n, { iat: now() - 310, exp: now() - 10 })).toBe("ok");
+    expect(await tryLogin(n, { iat: now() + 10, exp: now() + 200 })).toBe("ok");
+    expect(await tryLogin(n, { iat: now() - 400, exp: now() - 100 })).toMatch(/^401 LOGIN_REFUSED/);
+  });
+
+  it("takes a longer bound from HERALD_TICKET_MAX_LIFETIME_SECONDS", async () => {
+    const n = await node({ HERALD_AUTH_MODE: "ticket", HERALD_TICKET_SECRET: TICKET_SECRET, HERALD_TICKET_MAX_LIFETIME_SECONDS: "3600", HERALD_TICKET_CLOCK_SKEW_SECONDS: "0" });
+    expect(await tryLogin(n, { iat: now(), exp: now() + 3600 })).toBe("ok");
+    expect(await tryLogin(n, { iat: now(), exp: now() + 3601 })).toMatch(/^401 LOGIN_REFUSED/);
+    expect(await tryLogin(n, { iat: now() - 700, exp: now() - 5 })).toMatch(/^401 LOGIN_REFUSED/);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { giveUp, newOrder, offer } from "../../push-node/channel/live-order.js";
 import { resumeFrom } from "../../push-node/channel/resume.js";
 import { newIncarnation, presenceIsCurrent } from "../../push-node/cluster/incarnation.js";
-import { compareOffsets } from "../../push-node/store/user-store.js";
+import { compareOffsets } from "../../protocol/positions.js";
 import { ConfigError, loadConfig } from "../../push-node/config.js";
 
 const m = (offset: string, prev: string, epoch = "e1") => ({ epoch, offset, prev, item: offset });
@@ -44,6 +44,10 @@ describe("offsets", () => {
     expect(compareOffsets("10-2", "10-10")).toBeLessThan(0);
     expect(compareOffsets("10-0", "10-0")).toBe(0);
     expect(compareOffsets("1795636675564-1", "1795636675564-0")).toBeGreaterThan(0);
+    expect(compareOffsets("1795636675565-0", "1795636675564-9")).toBeGreaterThan(0);
+    expect(compareOffsets("1795636675564-0", "1795636675565-0")).toBeLessThan(0);
+    expect(compareOffsets("0-0", "1-0")).toBeLessThan(0);
+    expect(compareOffsets("7", "7-0")).toBe(0);
   });
 });
 
@@ -96,6 +100,13 @@ describe("configuration", () => {
     const c = loadConfig({ HERALD_NODE_ID: "push-3", HERALD_SOCKET_PATH: "/n/{node}/socket.io", HERALD_PUBLIC_URL: "https://{node}.push.example.com/" });
     expect(c.socketPath).toBe("/n/push-3/socket.io");
     expect(c.publicUrl).toBe("https://push-3.push.example.com");
+  });
+
+  it("takes a listen backlog, 4096 by default, and refuses one that is not a positive integer", () => {
+    expect(loadConfig({}).listenBacklog).toBe(4096);
+    expect(loadConfig({ HERALD_LISTEN_BACKLOG: "20000" }).listenBacklog).toBe(20000);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "0" })).toThrow(/HERALD_LISTEN_BACKLOG/);
+    expect(() => loadConfig({ HERALD_LISTEN_BACKLOG: "lots" })).toThrow(/HERALD_LISTEN_BACKLOG/);
   });
 
   it("reads a full cluster configuration", () => {

@@ -1,4 +1,4 @@
-// `herald sim`: the documented command starts the simulator, prints the kubeconfig path, serves kubectl,
+// `npm run sim` (node dist/dev/cli.js sim): the documented command starts the simulator, prints the kubeconfig path, serves kubectl,
 // and stops every pod process on SIGTERM.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -6,12 +6,12 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { alive, kubectl, waitFor } from "./helpers.js";
 
-const herald = fileURLToPath(new URL("../../bin/herald.js", import.meta.url));
+const devCli = fileURLToPath(new URL("../../dist/dev/cli.js", import.meta.url));
 
-describe("herald sim", () => {
+describe("npm run sim", () => {
   it("prints the kubeconfig path, serves kubectl, and stops its pods when terminated", async () => {
-    expect(existsSync(new URL("../../dist/simulator/main.js", import.meta.url)), "run `npm run build` first").toBe(true);
-    const proc = spawn(process.execPath, [herald, "sim"], { stdio: ["ignore", "pipe", "pipe"] });
+    expect(existsSync(new URL("../../dist/dev/simulator/main.js", import.meta.url)), "run `npm run build` first").toBe(true);
+    const proc = spawn(process.execPath, [devCli, "sim"], { stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
     let out = "";
     proc.stdout!.on("data", (d) => (out += d));

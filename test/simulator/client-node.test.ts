@@ -15,7 +15,7 @@ import {
 } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { fixture, kubectl, waitFor } from "./helpers.js";
 
 let sim: Simulator;

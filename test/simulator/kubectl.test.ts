@@ -1,7 +1,7 @@
 // Real kubectl 1.32 against the simulator: apply with default (server-side) validation, printer
 // columns, scale, patch, schema rejections and deletion with dependents.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { fixture, kubectl, waitFor } from "./helpers.js";
 
 let sim: Simulator;

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
-import type { StoreEvent } from "../../simulator/store.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
+import type { StoreEvent } from "../../dev/simulator/store.js";
 import { alive, kubectl, waitFor } from "./helpers.js";
 
 let sim: Simulator;

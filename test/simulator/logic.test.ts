@@ -1,13 +1,13 @@
 // The simulator's pure logic: selectors, patches, schema checks, GC and workload decisions.
 import { describe, expect, it } from "vitest";
-import { gcActions } from "../../simulator/gc.js";
-import { applyJsonPatch, applyMergePatch, strategicMerge, withoutUnapplied } from "../../simulator/patch.js";
-import { containerEnv, expandVars, processFor, rewriteMountPaths, serviceLinkEnv } from "../../simulator/pod-spec.js";
-import { applyDefaults, prune, validateSchema } from "../../simulator/schema.js";
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../simulator/selectors.js";
-import { endpointSubsets } from "../../simulator/endpoints.js";
-import { evalSimpleJsonPath } from "../../simulator/objects.js";
-import { deploymentPlan, statefulSetPlan, templateHash } from "../../simulator/workload-plans.js";
+import { gcActions } from "../../dev/simulator/gc.js";
+import { applyJsonPatch, applyMergePatch, strategicMerge, withoutUnapplied } from "../../dev/simulator/patch.js";
+import { containerEnv, expandVars, processFor, rewriteMountPaths, serviceLinkEnv } from "../../dev/simulator/pod-spec.js";
+import { applyDefaults, prune, validateSchema } from "../../dev/simulator/schema.js";
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../dev/simulator/selectors.js";
+import { endpointSubsets } from "../../dev/simulator/endpoints.js";
+import { evalSimpleJsonPath } from "../../dev/simulator/objects.js";
+import { deploymentPlan, statefulSetPlan, templateHash } from "../../dev/simulator/workload-plans.js";
 
 describe("label and field selectors", () => {
   it("parses set-based and equality requirements, with commas inside parentheses", () => {

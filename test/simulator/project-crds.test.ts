@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { kubectl } from "./helpers.js";
 
 const crdDir = fileURLToPath(new URL("../../crds/", import.meta.url));

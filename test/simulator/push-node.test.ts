@@ -3,7 +3,7 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSimulator, type Simulator } from "../../simulator/index.js";
+import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { fixture, kubectl } from "./helpers.js";
 
 let sim: Simulator;

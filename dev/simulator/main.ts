@@ -1,4 +1,4 @@
-// `herald sim`: starts the simulator and prints how to use it; runs until interrupted.
+// `npm run sim` (node dist/dev/cli.js sim): starts the simulator and prints how to use it; runs until interrupted.
 import { startSimulator } from "./simulator.js";
 
 const verbose = process.argv.includes("--verbose") || process.argv.includes("-v");

@@ -1,9 +1,11 @@
 // Connecting to Redis: a standalone server or a Redis Cluster, with ACL user/password and TLS (rediss://).
 import { readFileSync } from "node:fs";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { RedisConfig } from "./config.js";
 
 export type RedisClient = Redis | Cluster;
+
+/** Where Redis is: one or more seed URLs, standalone or a Redis Cluster, and a CA file for rediss://. */
+export type RedisConfig = { urls: string[]; mode: "standalone" | "cluster"; tlsCaFile?: string };
 
 export function redisOptionsFromUrl(url: string, caFile?: string): { host: string; port: number; options: RedisOptions } {
   const u = new URL(url);

@@ -1,6 +1,6 @@
-// Claim 5: choose the push node a user must connect to. Pure: data in, data out.
+// Assignment: choose the push node a user must connect to. Pure: data in, data out.
 import { createHash } from "node:crypto";
-import type { AffinityDocument, AffinityNode } from "./document.js";
+import type { AffinityDocument, AffinityNode } from "./affinity-document.js";
 
 /**
  * Pins first (when the pinned node is active and alive), then rendezvous hashing over the nodes

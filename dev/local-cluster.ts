@@ -1,4 +1,4 @@
-// `herald cluster` (npm run cluster): a working multi-node Herald on one machine. Starts a redis-server
+// `npm run cluster` (node dist/dev/cli.js cluster): a working multi-node Herald on one machine. Starts a redis-server
 // (unless REDIS_URL is set), the Kubernetes API simulator, `herald operator`, applies the CRD and
 // docs/examples/pushcluster.yaml, waits until it is Ready, and prints how to log in and publish.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import { SignJWT } from "jose";
 import { parseAllDocuments } from "yaml";
-import { startSimulator } from "../simulator/index.js";
-import { KubeRest, apiPath } from "./kube/rest.js";
+import { startSimulator } from "./simulator/index.js";
+import { KubeRest, apiPath } from "../operator/kube/rest.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const children: ChildProcess[] = [];
@@ -73,7 +73,10 @@ await until("the PushCluster to be Ready", async () => (await rest.get(pcPath)).
 const svc = async (name: string) => (await rest.get(apiPath("v1", "services", "apps", name))).spec.clusterIP as string;
 const login = `http://${await svc("herald")}`;
 const internal = `http://${await svc("herald-internal")}:8080`;
-const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime("24h").sign(new TextEncoder().encode(ticketSecret));
+// Tickets live at most HERALD_TICKET_MAX_LIFETIME_SECONDS (5 minutes by default): this one fits, and
+// the message says how to mint another.
+const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(new TextEncoder().encode(ticketSecret));
+const mint = `node --input-type=module -e "import {SignJWT} from 'jose'; console.log(await new SignJWT({}).setProtectedHeader({alg:'HS256'}).setSubject('alice').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode('${ticketSecret}')))"`;
 say(`
 Herald is running: 3 push nodes managed by the operator (metrics on http://127.0.0.1:${operatorPort}/metrics).
 
@@ -83,6 +86,9 @@ Herald is running: 3 push nodes managed by the operator (metrics on http://127.0
 
 Log in as alice (a ticket your backend would sign with the herald-ticket secret):
   curl -s ${login}/v1/login -H 'content-type: application/json' -d '{"ticket":"${ticket}"}'
+That ticket is valid for 5 minutes (tickets must carry exp; HERALD_TICKET_MAX_LIFETIME_SECONDS); mint
+another from this directory with:
+  ${mint}
 
 Connect a Socket.IO client to the node.url and node.path it returns, with auth {token}; then publish:
   curl -s ${internal}/v1/publish -H 'authorization: Bearer ${publishKey}' -H 'content-type: application/json' \\

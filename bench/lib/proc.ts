@@ -1,0 +1,107 @@
+// Child processes of the bench and what /proc says about them (CPU ticks, resident memory).
+import { execFileSync, fork, spawn, type ChildProcess, type ForkOptions } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** Clock ticks per second of /proc/<pid>/stat times (CLK_TCK). */
+export const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime + stime of a process in clock ticks, or NaN when it is gone. */
+export function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after "(comm)": state is field 3, utime field 14, stime field 15
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident set size in bytes (VmRSS), or NaN when the process is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export function sampleCpu(pids: number[]): Map<number, number> {
+  return new Map(pids.map((p) => [p, cpuTicks(p)]));
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value; fails after timeoutMs. */
+export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Every process the bench starts, so that an interrupted run leaves none behind (stopped by PID only).
+const started = new Set<ChildProcess>();
+function track(p: ChildProcess): ChildProcess {
+  started.add(p);
+  p.once("exit", () => started.delete(p));
+  return p;
+}
+export function killAllStarted(): void {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const)
+  process.once(sig, () => {
+    killAllStarted();
+    process.exit(130);
+  });
+process.once("exit", killAllStarted);
+
+export function spawnTracked(cmd: string, args: string[], opts: Parameters<typeof spawn>[2]): ChildProcess {
+  return track(spawn(cmd, args, opts));
+}
+export function forkTracked(module: string, args: string[], opts: ForkOptions): ChildProcess {
+  return track(fork(module, args, opts));
+}
+
+export function exited(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => p.once("exit", () => r()));
+}
+
+/** SIGTERM, then SIGKILL after graceMs. */
+export async function stopProcess(p: ChildProcess, graceMs = 3000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  p.kill("SIGTERM");
+  const t = setTimeout(() => p.kill("SIGKILL"), graceMs);
+  await exited(p);
+  clearTimeout(t);
+}

@@ -1,0 +1,21 @@
+// What each push node announces in its heartbeat, and which nodes count as alive. Pure; read by the
+// push nodes (login, routing) and the operator (autoscaling, draining).
+
+export interface NodeInfo {
+  id: string;
+  url: string;
+  path: string;
+  incarnation: string;
+  state: "active" | "draining";
+  /** Milliseconds since the epoch of the last heartbeat. */
+  at: number;
+  sockets: number;
+  users: number;
+  /** Recent message rates per second (absent from nodes of older versions). */
+  rates?: { published: number; delivered: number };
+}
+
+/** The nodes whose last heartbeat is younger than ttlMs. Pure. */
+export function liveNodes(nodes: NodeInfo[], now: number, ttlMs: number): NodeInfo[] {
+  return nodes.filter((n) => now - n.at <= ttlMs);
+}

@@ -1,0 +1,34 @@
+// SIGTERM spreads the clients' new logins over a window, as draining does, instead of all at once.
+import { afterAll, describe, expect, it } from "vitest";
+import { startNode, type NodeProcess } from "../helpers/push-node.js";
+import { connect, login, type TestClient } from "../helpers/client.js";
+
+let node: NodeProcess | undefined;
+const open: TestClient[] = [];
+afterAll(async () => {
+  for (const c of open) c.close();
+  await node?.stop();
+});
+
+describe("shutdown", () => {
+  it("asks clients to log in again with delays spread below min(2 s, half the grace period)", async () => {
+    node = await startNode({ HERALD_SHUTDOWN_GRACE_MS: "10000" });
+    for (let i = 0; i < 30; i++) open.push(await connect(await login(node.url, { userId: `leaver-${i}` })));
+    const delays = open.map(
+      (c) =>
+        new Promise<number>((resolve) =>
+          c.socket.once("relogin", (r: { reason: string; delayMs: number }) => {
+            expect(r.reason).toBe("shutdown");
+            setTimeout(() => c.close(), r.delayMs); // leave as the SDK would, after the delay
+            resolve(r.delayMs);
+          }),
+        ),
+    );
+    node.proc.kill("SIGTERM");
+    const got = await Promise.all(delays);
+    for (const d of got) expect(d >= 0 && d < 2000).toBe(true);
+    expect(new Set(got).size).toBeGreaterThan(10);
+    expect(Math.max(...got)).toBeGreaterThan(0);
+    expect(await node.exited).toBe(0);
+  });
+});

@@ -1,0 +1,112 @@
+// One contract, two homes: the same cases run against MemoryUserStore (embedded mode) and
+// RedisUserStore (a real redis-server), so "same semantics" is checked rather than promised.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedis, type RedisClient } from "../../common/redis.js";
+import { START, compareOffsets } from "../../protocol/positions.js";
+import { MemoryUserStore } from "../../push-node/store/memory-user-store.js";
+import { RedisUserStore } from "../../push-node/store/redis-user-store.js";
+import type { StoredMessage, UserStore } from "../../push-node/store/user-store.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
+
+const bounds = { ttlMs: 60_000, maxLength: 1000 };
+const message = (data: unknown = null): StoredMessage => ({ id: randomUUID(), event: "message", data, ts: Date.now() });
+const user = () => `u-${randomUUID()}`;
+
+let redis: RedisServer;
+let client: RedisClient;
+beforeAll(async () => {
+  redis = await startRedis();
+  client = createRedis({ urls: [redis.url], mode: "standalone" });
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.stop();
+});
+
+const homes: [string, () => UserStore][] = [
+  ["MemoryUserStore", () => new MemoryUserStore(bounds)],
+  ["RedisUserStore", () => new RedisUserStore(client, `conf-${randomUUID().slice(0, 8)}`, bounds)],
+];
+
+describe.each(homes)("UserStore contract: %s", (_name, make) => {
+  it("appends in order: one epoch per inbox, each entry's prev is the offset before it", async () => {
+    const store = make();
+    const u = user();
+    const a = await store.append(u, message(1), false);
+    const b = await store.append(u, message(2), false);
+    expect(a.prev).toBe(START);
+    expect(compareOffsets(a.offset, START)).toBeGreaterThan(0);
+    expect(b.epoch).toBe(a.epoch);
+    expect(b.prev).toBe(a.offset);
+    expect(compareOffsets(b.offset, a.offset)).toBeGreaterThan(0);
+  });
+
+  it("reads after an offset (exclusive), oldest first, at most limit entries, with the data as stored", async () => {
+    const store = make();
+    const u = user();
+    const appended = [];
+    for (const data of [{ a: 1 }, [1, "two"], "three", 4]) appended.push(await store.append(u, message(data), false));
+    const all = await store.read(u, START, 10);
+    expect(all.map((e) => e.message.data)).toEqual([{ a: 1 }, [1, "two"], "three", 4]);
+    expect(all.map((e) => e.offset)).toEqual(appended.map((a) => a.offset));
+    expect(all.map((e) => e.prev)).toEqual(appended.map((a) => a.prev));
+    const page = await store.read(u, appended[0]!.offset, 2);
+    expect(page.map((e) => e.offset)).toEqual([appended[1]!.offset, appended[2]!.offset]);
+    expect(await store.read(user(), START, 10)).toEqual([]);
+  });
+
+  it("attach records presence and returns the inbox head at that instant; append reports it", async () => {
+    const store = make();
+    const u = user();
+    expect(await store.attach(u, "n1", "inc-1")).toEqual({ epoch: null, last: START });
+    const a = await store.append(u, message(), false);
+    expect(a.nodes).toEqual({ n1: "inc-1" });
+    expect(await store.attach(u, "n2", "inc-2")).toEqual({ epoch: a.epoch, last: a.offset });
+    expect((await store.append(u, message(), false)).nodes).toEqual({ n1: "inc-1", n2: "inc-2" });
+  });
+
+  it("detach removes presence only for the incarnation that recorded it", async () => {
+    const store = make();
+    const u = user();
+    await store.attach(u, "n1", "inc-new");
+    await store.detach(u, "n1", "inc-old");
+    expect((await store.append(u, message(), false)).nodes).toEqual({ n1: "inc-new" });
+    await store.detach(u, "n1", "inc-new");
+    expect((await store.append(u, message(), false)).nodes).toEqual({});
+  });
+
+  it("with dedupe, the same message id appended twice keeps its first position; without, it is appended again", async () => {
+    const store = make();
+    const u = user();
+    const m = message("once");
+    const first = await store.append(u, m, true);
+    const again = await store.append(u, m, true);
+    expect({ offset: again.offset, prev: again.prev, epoch: again.epoch }).toEqual({ offset: first.offset, prev: first.prev, epoch: first.epoch });
+    expect(await store.read(u, START, 10)).toHaveLength(1);
+    const plain = await store.append(u, m, false);
+    expect(plain.prev).toBe(first.offset);
+  });
+
+  it("acks move forward only within an epoch, per device", async () => {
+    const store = make();
+    const u = user();
+    const a = await store.append(u, message(), false);
+    const b = await store.append(u, message(), false);
+    await store.ack(u, "phone", { epoch: a.epoch, offset: b.offset });
+    await store.ack(u, "phone", { epoch: a.epoch, offset: a.offset });
+    await store.ack(u, "web", { epoch: a.epoch, offset: a.offset });
+    expect(await store.acks(u)).toEqual({ phone: { epoch: a.epoch, offset: b.offset }, web: { epoch: a.epoch, offset: a.offset } });
+    await store.ack(u, "phone", { epoch: "another", offset: "1-0" });
+    expect((await store.acks(u)).phone).toEqual({ epoch: "another", offset: "1-0" });
+    expect(await store.acks(user())).toEqual({});
+  });
+
+  it("claim gives an idempotency key to its first id for the window", async () => {
+    const store = make();
+    const key = `k-${randomUUID()}`;
+    expect(await store.claim(key, "id-1", 60_000)).toBe("id-1");
+    expect(await store.claim(key, "id-2", 60_000)).toBe("id-1");
+    expect(await store.claim(`${key}-other`, "id-3", 60_000)).toBe("id-3");
+  });
+});
