@@ -59,7 +59,8 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
     draining: f.plan?.draining ?? previous?.draining ?? [],
   };
   const previousPhase = previous?.conditions?.find((c) => c.type === "Progressing")?.reason ?? "";
-  const moved = !previous?.lastProgressTime || phase === "Stable" || progressMark(previous, previousPhase === "RolloutStalled" ? phase : previousPhase) !== progressMark(counts, phase);
+  const moved = !previous?.lastProgressTime || progressMark(previous, previousPhase === "RolloutStalled" ? phase : previousPhase) !== progressMark(counts, phase);
+  // Unchanged while nothing moves (a stable cluster's status stays byte-identical: no write, no watch event).
   const lastProgressTime = moved ? now : previous!.lastProgressTime!;
   const stalled =
     !f.problem && !f.paused && phase !== "Stable" && !f.drainingWithinGrace && Date.parse(now) - Date.parse(lastProgressTime) > f.progressDeadlineSeconds * 1000;

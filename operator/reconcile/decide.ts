@@ -41,7 +41,7 @@ export interface Decision {
     paused?: boolean;
     autoscaling?: StatusFacts["autoscaling"];
   };
-  requeueAfterMs: number;
+  requeueAfterMs: number | undefined;
 }
 
 const lastApplied = (live: any): any => {
@@ -180,7 +180,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
         paused: true,
         autoscaling: null,
       },
-      requeueAfterMs: 30_000,
+      requeueAfterMs: undefined,
     };
   }
   const problem: Problem | null = o.redisError ? { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${o.redisError}` } : null;
@@ -206,6 +206,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       drainingWithinGrace: (plan?.draining ?? []).some((d) => now - Date.parse(d.since) < grace),
       autoscaling,
     },
-    requeueAfterMs: problem ? 5000 : plan && plan.phase !== "Stable" ? 1000 : a?.enabled ? 5000 : 30_000,
+    // A stable cluster without autoscaling waits for a watch event or the periodic resync; nothing to poll.
+    requeueAfterMs: problem ? 5000 : plan && plan.phase !== "Stable" ? 1000 : a?.enabled ? 5000 : undefined,
   };
 }

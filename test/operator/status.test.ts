@@ -179,3 +179,11 @@ describe("paused, and scaling by hand under autoscaling", () => {
     expect(nextStatus(s0, facts(), at(30)).conditions!.map((c) => c.type)).not.toContain("Autoscaling");
   });
 });
+
+describe("an idle cluster", () => {
+  it("gets a byte-identical status on every pass, so the operator writes nothing", () => {
+    const s1 = nextStatus(undefined, facts(), at(0));
+    const s2 = nextStatus(s1, facts(), at(30));
+    expect(JSON.stringify(s2)).toBe(JSON.stringify(s1));
+  });
+});
