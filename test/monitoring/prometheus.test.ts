@@ -147,8 +147,9 @@ describe("Prometheus scraping Herald", () => {
     expect(series.length).toBeGreaterThan(50);
     const names = new Set(series.flatMap((s) => Object.keys(s)));
     // prom-client's default metrics add version labels (nodejs_version_info) and heap spaces / GC kinds;
-    // the operator labels its per-PushCluster gauges with the PushCluster (as many series as PushClusters).
-    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "reason", "le", "version", "major", "minor", "patch", "space", "kind", "type", "pushcluster_namespace", "pushcluster"]);
+    // the operator labels its per-PushCluster gauges with the PushCluster (as many series as PushClusters);
+    // herald_limit_refusals_total names the protective limit (a fixed set, docs/security.md).
+    const allowed = new Set(["__name__", "job", "instance", "result", "code", "mode", "reason", "le", "version", "major", "minor", "patch", "space", "kind", "type", "pushcluster_namespace", "pushcluster", "limit"]);
     expect([...names].filter((l) => !allowed.has(l))).toEqual([]);
     const values = series.flatMap((s) => Object.values(s));
     for (const u of [...USERS, "user-offline", "intruder"]) expect(values.filter((v) => v.includes(u))).toEqual([]);
