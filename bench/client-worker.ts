@@ -24,7 +24,14 @@ interface Target {
 }
 
 let setup: Setup;
-let agent: Agent;
+/**
+ * Logins leave from LOGIN_SOURCES addresses (127.1.0.1 …), each with its own keep-alive connections, as
+ * users behind many addresses would: a node's per-address login limit (hardening) then holds at its default.
+ */
+export const LOGIN_SOURCES = 64;
+const loginAgents: Agent[] = [];
+let nextLoginAgent = 0;
+const loginAgent = () => loginAgents[nextLoginAgent++ % loginAgents.length]!;
 let ticketKey: Uint8Array;
 let nextAddress = 0;
 let nextEntry = 0;
@@ -54,19 +61,20 @@ function onMessage(this: Socket, m: any): void {
   latencies.push(arrived - d.t);
 }
 
+/** A business ticket as a backend mints it just before a login: short-lived (hardened nodes refuse long ones). */
 async function ticket(user: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2h").sign(ticketKey);
+  return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2m").sign(ticketKey);
 }
 
 /** The login request: Herald's POST /v1/login with a ticket, or the plain cluster's fake login. */
 async function login(user: string): Promise<Target> {
   const entry = setup.entries[nextEntry++ % setup.entries.length]!;
   if (setup.system === "plain") {
-    const r = await postJson(`${entry}/login`, { userId: user }, agent);
+    const r = await postJson(`${entry}/login`, { userId: user }, loginAgent());
     if (r.status !== 200) throw Object.assign(new Error(`login ${r.status}`), { code: `LOGIN_${r.status}` });
     return { url: r.body.node.url, path: r.body.node.path, auth: { userId: user } };
   }
-  const r = await postJson(`${entry}/v1/login`, { ticket: await ticket(user) }, agent);
+  const r = await postJson(`${entry}/v1/login`, { ticket: await ticket(user) }, loginAgent());
   if (r.status !== 200) throw Object.assign(new Error(`login ${r.status} ${JSON.stringify(r.body)}`), { code: r.body?.error?.code ?? `LOGIN_${r.status}` });
   const auth: Record<string, unknown> = { token: r.body.token };
   if (setup.acks) auth.deviceId = `d-${user}`;
@@ -133,7 +141,7 @@ function inWindow(from: number, to: number) {
 serve({
   setup(a: Setup) {
     setup = a;
-    agent = keepAliveAgent(32);
+    for (let i = 1; i <= LOGIN_SOURCES; i++) loginAgents.push(keepAliveAgent(2, `127.1.0.${i}`));
     ticketKey = new TextEncoder().encode(a.ticketSecret);
     return process.pid;
   },
@@ -182,7 +190,7 @@ serve({
   async close() {
     for (const s of sockets.values()) s.close();
     sockets.clear();
-    agent?.destroy();
+    for (const a of loginAgents) a.destroy();
     return true;
   },
 });

@@ -40,4 +40,6 @@ export async function loginCommand(user: string | undefined, o: LoginOptions & {
   print(`token: ${a.token}`);
   print(`node: ${a.node.id} ${a.node.url} (path ${a.node.path})`);
   print(`user: ${a.userId}, expires ${a.expiresAt}`);
+  const p = a.position as { epoch: string | null; offset: string } | undefined;
+  if (p) print(`inbox at login: ${p.epoch === null ? "none yet" : `epoch ${p.epoch}, offset ${p.offset}`} (a client connecting with this token gets everything after it)`);
 }

@@ -27,6 +27,9 @@ import { createRoutes } from "./http/routes.js";
 import { RateSampler, clusterStatus } from "./cluster/status.js";
 import { originAllowed } from "./http/origins.js";
 
+/** The adapter event that carries POST /v1/disconnect to the other nodes. */
+const DISCONNECT_USERS = "herald:disconnect-users";
+
 export interface PushNode {
   url: string;
   port: number;
@@ -94,6 +97,15 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
 
   const findNode = (id: string) => affinity.current()?.nodes.find((n) => n.id === id) ?? null;
   const channel = new ChannelServer({ io, nodeId: config.nodeId, incarnation, tokens, store, metrics, log, findNode, accepting: () => !shuttingDown });
+  // POST /v1/disconnect: this node closes its users' sockets and tells the others through the adapter
+  // (rare, cluster-wide), so that no socket needs a room of its own for it.
+  io.of("/").on(DISCONNECT_USERS, (users: unknown) => {
+    if (Array.isArray(users)) channel.disconnectUsers(users.filter((u): u is string => typeof u === "string"));
+  });
+  const disconnectUsers = (users: string[]) => {
+    channel.disconnectUsers(users);
+    if (redis) io.serverSideEmit(DISCONNECT_USERS, users);
+  };
   // After a Redis reconnect (perhaps a restart that lost presence), record our users again and catch up.
   redis?.on("ready", () => void channel.reattach());
 
@@ -155,7 +167,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     liveNodeIds: () => membership.liveNodeIds(),
     readiness,
     accepting: () => !shuttingDown,
-    disconnectUsers: (users) => io.in(users.map((u) => `u:${u}`)).disconnectSockets(true),
+    disconnectUsers,
+    inboxHead: (user) => store.head(user),
     status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {

@@ -1,8 +1,12 @@
 // JSON over node:http with a keep-alive agent (lighter than fetch for many small requests).
 import { Agent, request } from "node:http";
 
+/**
+ * Keep-alive connections, closed by us after 2 s idle: Node servers close theirs after 5 s
+ * (keepAliveTimeout), and a request sent on a connection the server is closing fails with ECONNRESET.
+ */
 export function keepAliveAgent(maxSockets: number, localAddress?: string): Agent {
-  return new Agent({ keepAlive: true, maxSockets, localAddress });
+  return new Agent({ keepAlive: true, maxSockets, localAddress, timeout: 2000 });
 }
 
 export function postJson(url: string, body: unknown, agent: Agent, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ status: number; body: any }> {

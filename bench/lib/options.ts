@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench -- <scenario> [options]` → one typed object (pure).
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import type { SystemName } from "./systems.js";
+import type { SystemName } from "./names.js";
 
 export const SCENARIOS = ["steady", "sweep", "scale-out", "connections", "publish-paths", "burst", "abuse"] as const;
 export type Scenario = (typeof SCENARIOS)[number];

@@ -1,6 +1,8 @@
 // Child processes of the bench and what /proc says about them (CPU ticks, resident memory).
 import { execFileSync, fork, spawn, type ChildProcess, type ForkOptions } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 
 /** Clock ticks per second of /proc/<pid>/stat times (CLK_TCK). */
@@ -75,8 +77,21 @@ function track(p: ChildProcess): ChildProcess {
   p.once("exit", () => started.delete(p));
   return p;
 }
+// Temporary directories, removed with their contents when the bench is interrupted.
+const dirs = new Set<string>();
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(dir);
+  return dir;
+}
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
+}
+
 export function killAllStarted(): void {
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  for (const d of dirs) removeDir(d);
 }
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.once(sig, () => {

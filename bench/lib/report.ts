@@ -1,7 +1,8 @@
 // Results of N runs per system → a side-by-side table (median, with min–max when N > 1), or JSON.
 import { spread, type Spread } from "./stats.js";
-import { LABEL, type SystemName } from "./systems.js";
-import type { Metrics } from "./session.js";
+import { LABEL, type SystemName } from "./names.js";
+/** One run's figures by name. */
+export type Metrics = Record<string, number>;
 
 export interface Row {
   key: string;

@@ -1,18 +1,16 @@
 // The two systems under test, each on its own fresh redis-server: K plain Socket.IO nodes, or K Herald
 // push nodes started through Herald's real entry point (`node <heraldDir>/bin/herald.js push-node`).
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { Redis } from "ioredis";
-import { freePort, spawnTracked, stopProcess, until } from "./proc.js";
+import { freePort, removeDir, spawnTracked, stopProcess, tempDir, until } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
 
-export type SystemName = "plain" | "herald";
-export const SYSTEMS: SystemName[] = ["plain", "herald"];
-export const LABEL: Record<SystemName, string> = { plain: "plain Socket.IO", herald: "Herald" };
+import type { SystemName } from "./names.js";
+export { LABEL, SYSTEMS, type SystemName } from "./names.js";
 
 export const TICKET_SECRET = "bench-ticket-secret-0123456789abcdef0123456789";
 export const TOKEN_SECRET = "bench-token-secret-0123456789abcdef01234567890";
@@ -69,7 +67,7 @@ export interface ClusterOptions {
 
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
   if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
-  const dir = mkdtempSync(join(tmpdir(), `herald-bench-${system}-`));
+  const dir = tempDir(`herald-bench-${system}-`);
   const redis = await startRedis(dir);
   const ports: number[] = [];
   for (let i = 0; i < o.k; i++) ports.push(await freePort());
@@ -79,7 +77,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
   const stop = async () => {
     await Promise.all(nodes.map((n) => stopProcess(n.proc)));
     await stopProcess(redis.proc, 1000);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   };
   try {
     if (system === "plain") {
@@ -136,20 +134,26 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
   return { system, redis, nodes, settings, stop };
 }
 
-/** Each node's logins spread users over all K nodes (each has seen every other's heartbeat). */
+/**
+ * Each node's logins spread users over all K nodes (each has seen every other's heartbeat). Probe logins use
+ * fresh user ids and several source addresses, so per-user and per-address login limits are not reached.
+ */
 async function untilEveryNodeAssignsToAll(urls: string[]): Promise<void> {
   const key = new TextEncoder().encode(TICKET_SECRET);
-  const agent = keepAliveAgent(8);
-  const users = Array.from({ length: 12 * urls.length }, (_, i) => `probe-${i}`);
-  const tickets = await Promise.all(users.map((u) => new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(u).setExpirationTime("5m").sign(key)));
+  const agents = Array.from({ length: 16 }, (_, i) => keepAliveAgent(1, `127.2.0.${i + 1}`));
+  let round = 0;
   try {
     for (const url of urls)
       await until(async () => {
         const seen = new Set<string>();
-        for (const ticket of tickets) seen.add((await postJson(`${url}/v1/login`, { ticket }, agent)).body?.node?.id);
+        round++;
+        for (let i = 0; i < 12 * urls.length && seen.size < urls.length; i++) {
+          const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(`probe-${round}-${i}`).setIssuedAt().setExpirationTime("2m").sign(key);
+          seen.add((await postJson(`${url}/v1/login`, { ticket }, agents[i % agents.length]!)).body?.node?.id);
+        }
         return seen.size === urls.length;
-      }, `${url} to assign users to all ${urls.length} nodes`);
+      }, `${url} to assign users to all ${urls.length} nodes`, 30_000, 200);
   } finally {
-    agent.destroy();
+    for (const a of agents) a.destroy();
   }
 }

@@ -53,9 +53,9 @@ export async function connections(o: Options): Promise<ScenarioResult> {
   ];
 
   if (o.big) {
-    const users = o.quick ? 2000 : 100_000;
+    const users = o.quick ? 600 : 100_000;
     const k = 6;
-    const rate = o.quick ? 1000 : 5000;
+    const rate = o.quick ? 300 : 5000;
     notes.push(`big: ${users} users across ${k} nodes, then one message to each user (one HTTP POST each, ${rate} msg/s)`);
     const big = await repeat(o, async (system) => {
       const s = await Session.start(system, { k, workers: Math.max(8, Math.ceil(users / 12_500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });

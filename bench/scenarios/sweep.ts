@@ -28,7 +28,7 @@ export async function sweep(o: Options): Promise<ScenarioResult> {
         },
         { start: o.quick ? 100 : 1000, max: 128_000, capMs: o.capMs, resolution: 0.1, minStep: o.quick ? 10 : 50 },
       );
-      return { ceiling: r.ceiling, failedAt: r.failedAt, probes: r.probes.length, capped: r.cappedByTime ? 1 : 0, p99: atCeiling.p99 ?? NaN, serverCpu: atCeiling["cpu.servers"] ?? NaN };
+      return { ceiling: r.ceiling, failedAt: r.failedAt, probes: r.probes.length, capped: r.cappedByTime ? 1 : 0, p99: atCeiling.p99 ?? NaN, serverCpu: atCeiling["cpu.servers"] ?? NaN, redisCpu: atCeiling["cpu.redis"] ?? NaN, publisherCpu: atCeiling["cpu.publisher"] ?? NaN, clientCpu: atCeiling["cpu.clients"] ?? NaN };
     } finally {
       await s.stop();
     }
@@ -48,6 +48,9 @@ export async function sweep(o: Options): Promise<ScenarioResult> {
           { key: "failedAt", label: "lowest failing msg/s", digits: 0 },
           { key: "p99", label: "p99 ms at the ceiling", digits: 1 },
           { key: "serverCpu", label: "CPU % servers at the ceiling", digits: 1 },
+          { key: "redisCpu", label: "CPU % redis at the ceiling", digits: 1 },
+          { key: "publisherCpu", label: "CPU % publisher at the ceiling (near 100: the publisher is the limit)", digits: 1 },
+          { key: "clientCpu", label: "CPU % client workers at the ceiling", digits: 1 },
           { key: "probes", label: "probes", digits: 0 },
           { key: "capped", label: "search cut by the time cap (1 = yes)", digits: 0 },
         ],

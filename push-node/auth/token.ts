@@ -14,6 +14,8 @@ const REGISTERED = new Set(["sub", "iss", "aud", "iat", "exp", "nbf", "jti"]);
 export interface AccessClaims {
   user: string;
   node: string;
+  /** Where the user's inbox stood at login (epoch null: no inbox): a handshake without since or deviceId starts there. */
+  inbox?: { epoch: string | null; offset: string };
 }
 
 export type TokenCheck =

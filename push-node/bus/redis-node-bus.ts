@@ -7,7 +7,8 @@ import { keys } from "../../protocol/keys.js";
 import type { Envelope, NodeBus } from "./node-bus.js";
 
 const MAX_LEN = 100_000;
-const BLOCK_MS = 1000;
+/** An idle node wakes this often to re-issue its blocking read; stopping does not wait for it (the connection is closed). */
+const BLOCK_MS = 5000;
 const COUNT = 500;
 
 interface Outgoing {

@@ -1,6 +1,7 @@
 // The node's Socket.IO server. It checks each handshake's access token before it
 // records the user as connected, and hands each message it receives to the sockets of the addressees
 // it holds, in inbox order.
+import { ServerResponse } from "node:http";
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -9,7 +10,7 @@ import type { Envelope } from "../bus/node-bus.js";
 import type { Metrics } from "../metrics.js";
 import type { InboxEntry, StoredMessage, UserStore } from "../store/user-store.js";
 import { START, compareOffsets, type Position } from "../../protocol/positions.js";
-import { resumeFrom } from "./resume.js";
+import { resumeFrom, type LoginPosition } from "./resume.js";
 import { giveUp, newOrder, offer, type OrderState } from "./live-order.js";
 import type { AffinityNode } from "../../protocol/affinity-document.js";
 
@@ -24,6 +25,7 @@ export type ReloginReason = "shutdown" | "draining" | "reassigned";
 
 interface SocketState {
   user: string;
+  link: Link;
   device: string | null;
   /** The latest ack not yet written. */
   ack: Position | null;
@@ -46,6 +48,8 @@ interface Link {
 
 const since = z.strictObject({ epoch: z.string().min(1).max(64), offset: z.string().regex(/^\d{1,15}-\d{1,15}$/) });
 const deviceId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/);
+/** The login position a token carries (absent in tokens of older nodes: then rule 2 is live only). */
+const loginPosition = z.object({ epoch: z.string().min(1).max(64).nullable(), offset: z.string().regex(/^\d{1,15}-\d{1,15}$/) });
 const PAGE = 200;
 const QUEUE_LIMIT = 2000;
 const FILL_DELAY_MS = 100;
@@ -66,20 +70,44 @@ export interface ChannelDeps {
 
 export class ChannelServer {
   private readonly links = new Map<string, Link>();
+  /** Open sockets (the heartbeat reports it every second: counted, not summed over the links). */
+  private sockets = 0;
   private readonly d: ChannelDeps;
   private readonly deliveredLive: { inc(n?: number): void };
   private readonly deliveredReplay: { inc(n?: number): void };
   /** Sockets with an ack not yet written; one timer writes them all every ACK_FLUSH_MS. */
   private readonly pendingAcks = new Set<SocketState>();
   private ackTimer: NodeJS.Timeout | null = null;
+  /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
+  private readonly onDisconnect: (this: Socket) => void;
+  private readonly onAck: (this: Socket, p: unknown, done?: unknown) => void;
 
   constructor(deps: ChannelDeps) {
     this.d = deps;
     this.deliveredLive = deps.metrics.delivered.labels({ mode: "live" });
     this.deliveredReplay = deps.metrics.delivered.labels({ mode: "replay" });
+    const server = this;
+    this.onDisconnect = function () {
+      server.disconnected(this, this.data as SocketState);
+    };
+    // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
+    // the same read as the client's disconnect, so a client sends its last ack this way before closing.
+    this.onAck = function (p, done) {
+      server.acked(this.data as SocketState, p);
+      if (typeof done === "function") done();
+    };
     const { io } = deps;
-    // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning).
-    io.engine.on("connection", (raw: { request: unknown }) => {
+    // A socket need not keep its HTTP upgrade request alive (Socket.IO's memory tuning). Engine.IO also keeps
+    // it through the response object it gives middlewares on a WebSocket upgrade (a "close" listener on the TCP
+    // socket holds that object), so the handshake's response lets go of it too once the connection is made.
+    const upgrades = new WeakMap<object, { req: unknown }>();
+    io.engine.use((req: object, res: { req?: unknown }, next: () => void) => {
+      if (!(res instanceof ServerResponse)) upgrades.set(req, res as { req: unknown });
+      next();
+    });
+    io.engine.on("connection", (raw: { request: object | null }) => {
+      const res = raw.request && upgrades.get(raw.request);
+      if (res) res.req = null;
       raw.request = null;
     });
     io.use((socket, next) => void this.handshake(socket).then(() => next(), (err: Error) => next(err)));
@@ -91,12 +119,24 @@ export class ChannelServer {
     return this.links.size;
   }
   get socketCount(): number {
-    let n = 0;
-    for (const l of this.links.values()) n += l.sockets.size;
-    return n;
+    return this.sockets;
   }
   users(): IterableIterator<string> {
     return this.links.keys();
+  }
+
+  /** Closes every socket of these users held here (POST /v1/disconnect reaches the other nodes through the adapter). */
+  disconnectUsers(users: Iterable<string>): number {
+    let n = 0;
+    for (const user of users) {
+      const link = this.links.get(user);
+      if (!link) continue;
+      for (const s of [...link.sockets]) {
+        s.disconnect(true);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Asks every socket of these users (or all, when users is undefined) to log in again. */
@@ -132,6 +172,7 @@ export class ChannelServer {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const checked = this.d.tokens.check(auth.token);
     if (!checked.ok) throw fail(checked.code, checked.message);
+    delete auth.token; // Socket.IO keeps the handshake for the socket's life; the token is not needed after this check
     if (checked.claims.node !== this.d.nodeId) {
       const node = this.d.findNode(checked.claims.node);
       throw fail("WRONG_NODE", `this token is for node ${checked.claims.node}`, { node: node ? { id: node.id, url: node.url, path: node.path } : null });
@@ -151,6 +192,7 @@ export class ChannelServer {
     // Record the user as connected (presence) before the channel is acknowledged, so that a
     // message published once the client sees "connect" is routed here.
     const user = checked.claims.user;
+    const login = loginPosition.safeParse(checked.claims.inbox);
     const link = this.linkFor(user);
     link.pending++;
     try {
@@ -163,7 +205,7 @@ export class ChannelServer {
     // Socket.IO connects the socket in a later tick, or not at all if the client left meanwhile;
     // whichever comes first settles this handshake's hold on the link.
     const hold = { settled: false };
-    socket.data = { user, since: position, device, link, hold };
+    socket.data = { user, since: position, device, login: login.success ? login.data : null, link, hold };
     setImmediate(() => {
       if (hold.settled) return;
       hold.settled = true;
@@ -187,25 +229,20 @@ export class ChannelServer {
   }
 
   private connected(socket: Socket): void {
-    const { user, since: position, device, link, hold } = socket.data as { user: string; since: Position | null; device: string | null; link: Link; hold: { settled: boolean } };
+    const { user, since: position, device, login, link, hold } = socket.data as { user: string; since: Position | null; device: string | null; login: LoginPosition | null; link: Link; hold: { settled: boolean } };
     this.d.metrics.handshakes.inc({ result: "ok" });
     if (!hold.settled) {
       hold.settled = true;
       link.pending--;
     }
-    const state: SocketState = { user, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
+    const state: SocketState = { user, link, device, ack: null, live: false, epoch: null, last: START, queue: [], overflow: false };
     socket.data = state;
     link.sockets.add(socket);
-    void socket.join(`u:${user}`);
+    this.sockets++;
     this.d.metrics.sockets.inc();
-    socket.on("disconnect", () => this.disconnected(socket, state, link));
-    // With a callback, the client learns its ack arrived: Socket.IO drops an event that reaches the server in
-    // the same read as the client's disconnect, so a client sends its last ack this way before closing.
-    socket.on("ack", (p: unknown, done?: unknown) => {
-      this.acked(state, p);
-      if (typeof done === "function") done();
-    });
-    void this.start(socket, state, link, position).catch((err: Error) => {
+    socket.on("disconnect", this.onDisconnect);
+    socket.on("ack", this.onAck);
+    void this.start(socket, state, link, position, login).catch((err: Error) => {
       this.d.log.warn({ err: err.message }, "could not start a channel; closing it");
       socket.disconnect(true);
     });
@@ -217,12 +254,12 @@ export class ChannelServer {
     for (const p of link.early.splice(0)) this.offerLive(user, link, p);
   }
 
-  private async start(socket: Socket, state: SocketState, link: Link, given: Position | null): Promise<void> {
+  private async start(socket: Socket, state: SocketState, link: Link, given: Position | null, login: LoginPosition | null): Promise<void> {
     const order = link.order!;
     state.epoch = order.epoch;
     state.last = order.tail;
     const acks = !given && state.device !== null ? await this.d.store.acks(state.user) : {};
-    const position = resumeFrom(given, state.device, acks, order.epoch);
+    const position = resumeFrom(given, state.device, acks, order.epoch, login);
     if (!position) {
       this.goLive(socket, state);
       return;
@@ -370,10 +407,12 @@ export class ChannelServer {
     this.d.store.ack(state.user, state.device, ack).catch((err: Error) => this.d.log.warn({ err: err.message }, "could not store an ack"));
   }
 
-  private disconnected(socket: Socket, state: SocketState, link: Link): void {
+  private disconnected(socket: Socket, state: SocketState): void {
+    const link = state.link;
     this.flushAck(state);
     this.d.metrics.sockets.dec();
     link.sockets.delete(socket);
+    this.sockets--;
     this.release(state.user, link);
   }
 

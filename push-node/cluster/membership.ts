@@ -49,8 +49,8 @@ export class Membership {
   async beat(): Promise<void> {
     try {
       await this.o.beforeBeat?.();
-      await this.o.registry.beat(this.o.self());
-      const nodes = await this.o.registry.list();
+      // Written and read in one round trip (pipelined on one connection, so the read sees the write).
+      const [, nodes] = await Promise.all([this.o.registry.beat(this.o.self()), this.o.registry.list()]);
       this.all = nodes;
       const now = Date.now();
       this.lastOkAt = now;

@@ -31,6 +31,8 @@ export interface RouteDeps {
   readiness: () => { ready: boolean; checks: Record<string, boolean> };
   accepting: () => boolean;
   disconnectUsers: (users: string[]) => void;
+  /** The user's inbox head now (a login remembers it: the channel starts there without since/deviceId). */
+  inboxHead: (user: string) => Promise<{ epoch: string | null; last: string }>;
   /** The cluster as this node sees it (GET /v1/status): counts only. */
   status: () => ClusterStatus;
 }
@@ -96,9 +98,18 @@ export function createRoutes(d: RouteDeps) {
       d.metrics.logins.inc({ result: "unavailable" });
       throw new HttpError(503, "NO_NODE_AVAILABLE", "no push node is active and alive to take this user; try again shortly");
     }
-    const { token, expiresAt } = d.tokens.issue({ user, node: node.id });
+    let position: { epoch: string | null; offset: string };
+    try {
+      const head = await d.inboxHead(user);
+      position = { epoch: head.epoch, offset: head.last };
+    } catch (err) {
+      d.metrics.logins.inc({ result: "error" });
+      d.log.warn({ err: (err as Error).message }, "login could not read the inbox head");
+      throw new HttpError(503, "STORE_UNAVAILABLE", "the node cannot reach its store; retry shortly");
+    }
+    const { token, expiresAt } = d.tokens.issue({ user, node: node.id, inbox: position });
     d.metrics.logins.inc({ result: "ok" });
-    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path } });
+    send(res, 200, { token, expiresAt, userId: user, node: { id: node.id, url: node.url, path: node.path }, position });
   }
 
   async function publish(req: IncomingMessage, res: ServerResponse): Promise<void> {

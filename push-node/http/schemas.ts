@@ -22,6 +22,9 @@ export const loginResponse = z.object({
   expiresAt: z.iso.datetime(),
   userId: z.string(),
   node: nodeAddress.meta({ description: "connect Socket.IO to url with this path" }),
+  position: z
+    .object({ epoch: z.string().nullable(), offset: z.string() })
+    .meta({ description: "where the user's inbox stood at login (epoch null: no inbox yet); the token carries it, and a handshake without since or deviceId starts there" }),
 });
 
 export const publishBatchRequest = (limits: PublishLimits & { maxBatch: number }, message: z.ZodType = publishRequest(limits)) =>

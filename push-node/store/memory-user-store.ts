@@ -55,6 +55,11 @@ export class MemoryUserStore implements UserStore {
     return { epoch: inbox.epoch, last: inbox.last };
   }
 
+  async head(user: string): Promise<InboxHead> {
+    const inbox = this.live(user);
+    return inbox ? { epoch: inbox.epoch, last: inbox.last } : { epoch: null, last: START };
+  }
+
   async detach(user: string, node: string, incarnation: string): Promise<void> {
     const nodes = this.presence.get(user);
     if (nodes?.get(node) === incarnation) nodes.delete(node);

@@ -95,6 +95,11 @@ export class RedisUserStore implements UserStore {
     return { epoch: epoch || null, last };
   }
 
+  async head(user: string): Promise<InboxHead> {
+    const [epoch, last] = await this.redis.hmget(this.k.user(user).meta, "e", "l");
+    return { epoch: epoch || null, last: last || START };
+  }
+
   async detach(user: string, node: string, incarnation: string): Promise<void> {
     await this.redis.heraldDetach(this.k.user(user).presence, node, incarnation);
   }

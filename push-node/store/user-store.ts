@@ -40,6 +40,8 @@ export interface UserStore {
   append(user: string, message: StoredMessage, dedupe: boolean): Promise<Appended>;
   /** Records that `node` (at `incarnation`) holds a channel for the user; returns the inbox head at that instant. */
   attach(user: string, node: string, incarnation: string): Promise<InboxHead>;
+  /** The inbox head now, without recording anything (what a login remembers as the user's position). */
+  head(user: string): Promise<InboxHead>;
   /** Removes the node from the user's presence if it still holds the same incarnation. */
   detach(user: string, node: string, incarnation: string): Promise<void>;
   /** Up to `limit` entries after `after` (exclusive), oldest first. */

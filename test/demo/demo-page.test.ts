@@ -1,6 +1,6 @@
 // The demo and status page end to end in Debian's chromium: two browser users on a Redis-backed cluster,
 // a message published from one tab reaches the other live through the SDK's browser build, and the
-// cluster view changes by itself when a node joins. Screenshots go to docs/img/.
+// cluster view changes by itself when a node joins. Screenshots: see IMG.
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,9 @@ import { clusterEnv, startNode, PUBLISH_KEY, ROOT, type NodeProcess } from "../h
 import { ticketFor } from "../helpers/client.js";
 import { launchChromium } from "../helpers/browser.js";
 
-const IMG = `${ROOT}docs/img`;
+// Every run saves its screenshots under .tmp/screenshots; HERALD_UPDATE_SCREENSHOTS=1 writes them to
+// docs/img (the README's picture) instead, so that an ordinary run leaves the checkout unchanged.
+const IMG = process.env.HERALD_UPDATE_SCREENSHOTS === "1" ? `${ROOT}docs/img` : `${ROOT}.tmp/screenshots`;
 let redis: RedisServer;
 let browser: Browser;
 const nodes: NodeProcess[] = [];

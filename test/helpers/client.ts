@@ -8,6 +8,7 @@ export interface LoginResult {
   expiresAt: string;
   userId: string;
   node: { id: string; url: string; path: string };
+  position: { epoch: string | null; offset: string };
 }
 
 export async function ticketFor(user: string, secret = TICKET_SECRET): Promise<string> {

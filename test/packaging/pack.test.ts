@@ -1,14 +1,17 @@
 // Both packages as a user gets them: `npm pack` the server (herald) and the SDK (@herald-push/client)
 // from a clean copy of the sources (prepack builds them), install the tarballs into an empty project
 // offline (from the tarballs and npm's cache, which `npm ci` filled: no registry), start the installed
-// `herald push-node`, and receive a message in Node through the installed SDK.
+// `herald push-node`, and receive a message through the installed SDK in Node and, as is, in Chromium.
 import { execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ROOT } from "../helpers/push-node.js";
+import { launchChromium } from "../helpers/browser.js";
 import { freePort, until } from "../helpers/ports.js";
 
 const run = promisify(execFile);
@@ -16,6 +19,7 @@ const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.m
 let work: string;
 let tarballs: { server: string; client: string };
 let app: string;
+let installedUrl: string;
 const stops: Array<() => Promise<unknown>> = [];
 
 async function pack(dir: string, dest: string): Promise<string> {
@@ -78,6 +82,7 @@ describe("the packages", () => {
   it("installed: `herald push-node` runs, and the SDK (and herald/client) in Node receives a message", { timeout: 90_000 }, async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    installedUrl = url;
     const nodeProc = spawn(process.execPath, [join(app, "node_modules/herald/bin/herald.js"), "push-node"], {
       cwd: app,
       env: { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", HERALD_PUBLIC_URL: url, LOG_LEVEL: "warn" },
@@ -114,5 +119,38 @@ client.start();
     expect(r.status).toBe(202);
     expect(await recvExit).toBe(0); // close() leaves nothing running
     expect(out).toContain('got {"from":"tarball"}');
+  });
+
+  it("installed: the SDK's browser build, loaded as is in Chromium, receives a message", async () => {
+    expect(installedUrl, "the previous test starts the installed node").toBeTruthy();
+    const bundle = readFileSync(join(app, "node_modules/@herald-push/client/dist/herald-client.browser.js"));
+    const page = `<!doctype html><script type="module">
+import { createClient } from "/sdk.js";
+const client = createClient({ url: ${JSON.stringify(installedUrl)}, credentials: () => ({ body: { userId: "browser" } }) });
+client.on("connected", () => (document.body.dataset.state = "connected"));
+client.on("message", (m) => (document.body.dataset.got = JSON.stringify(m.data)));
+client.start();
+</script>`;
+    const site = createServer((req, res) => {
+      if (req.url === "/sdk.js") res.writeHead(200, { "content-type": "text/javascript" }).end(bundle);
+      else res.writeHead(200, { "content-type": "text/html" }).end(page);
+    });
+    await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(e.message));
+      await tab.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
+      await tab.waitForFunction(() => document.body.dataset.state === "connected");
+      const r = await fetch(`${installedUrl}/v1/publish`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer dev-publish-key" }, body: JSON.stringify({ to: ["browser"], data: { via: "browser build" } }) });
+      expect(r.status).toBe(202);
+      await tab.waitForFunction(() => document.body.dataset.got !== undefined);
+      expect(await tab.evaluate(() => document.body.dataset.got)).toBe('{"via":"browser build"}');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      site.close();
+    }
   });
 });

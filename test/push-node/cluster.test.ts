@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
-import { clusterEnv, startNode, type NodeProcess } from "../helpers/push-node.js";
-import { connect, loginTicket, publish, type LoginResult, type TestClient } from "../helpers/client.js";
+import { PUBLISH_KEY, clusterEnv, startNode, type NodeProcess } from "../helpers/push-node.js";
+import { connect, loginTicket, postJson, publish, type LoginResult, type TestClient } from "../helpers/client.js";
 import { until } from "../helpers/ports.js";
 
 let redis: RedisServer;
@@ -98,6 +98,29 @@ describe("a Redis-backed cluster of push nodes", () => {
     // publish the moment each client saw "connect"
     await Promise.all(logins.map((l) => publish(nodes[0]!.url, { to: [l.userId], data: "right away" })));
     for (const c of clients) expect((await c.waitFor(1, 5000))[0].data).toBe("right away");
+  });
+
+  it("POST /v1/disconnect on any node closes the user's sockets on every node, and no one else's", async () => {
+    const byNode = new Map<string, LoginResult>();
+    for (let i = 0; byNode.size < 3; i++) {
+      const l = await loginTicket(nodes[0]!.url, `kicked-${i}`);
+      if (!byNode.has(l.node.id)) byNode.set(l.node.id, l);
+    }
+    const remote = byNode.get("push-1")!; // held by another node than the one asked
+    const local = byNode.get("push-0")!; // held by the node asked
+    const other = byNode.get("push-2")!;
+    const r1 = await client(remote);
+    const r2 = await client(await loginTicket(nodes[2]!.url, remote.userId)); // a second device
+    const l1 = await client(local);
+    const bystander = await client(other);
+    const closed = (c: TestClient) => new Promise<string>((r) => c.socket.once("disconnect", (reason) => r(reason)));
+    const gone = Promise.all([closed(r1), closed(r2), closed(l1)]);
+    const r = await postJson(`${nodes[0]!.url}/v1/disconnect`, { users: [remote.userId, local.userId] }, { authorization: `Bearer ${PUBLISH_KEY}` });
+    expect(r).toEqual({ status: 202, body: { users: 2 } });
+    expect(await gone).toEqual(["io server disconnect", "io server disconnect", "io server disconnect"]);
+    await publish(nodes[1]!.url, { to: [other.userId], data: "still here" });
+    expect((await bystander.waitFor(1))[0].data).toBe("still here");
+    expect(bystander.socket.connected).toBe(true);
   });
 
   it("routes a message only to the nodes that hold its users", async () => {

@@ -122,6 +122,37 @@ describe("embedded push node", () => {
     expect([wrongMethod.status, (await wrongMethod.json()).error.code]).toEqual([405, "METHOD_NOT_ALLOWED"]);
   });
 
+  it("log in, then connect: a plain client gets everything published since the login, again on a reconnect with the same token", async () => {
+    await pub({ to: ["quinn"], data: "before the login" });
+    const l = await dev("quinn");
+    expect(l.position).toMatchObject({ epoch: expect.any(String), offset: expect.stringMatching(/^\d+-\d+$/) });
+    await pub({ to: ["quinn"], data: "between login and connect" });
+    const c1 = await connect(l);
+    open.push(c1);
+    await pub({ to: ["quinn"], data: "live" });
+    const got = await c1.waitFor(2);
+    expect(got.map((m) => m.data)).toEqual(["between login and connect", "live"]);
+    c1.close();
+    // the same token again: everything since that login again (a plain client drops what it saw by offset)
+    const c2 = await connect(l);
+    open.push(c2);
+    expect((await c2.waitFor(2)).map((m) => m.data)).toEqual(["between login and connect", "live"]);
+    // a new login starts from where the inbox stands now
+    const c3 = await client("quinn");
+    await pub({ to: ["quinn"], data: "after the second login" });
+    expect((await c3.waitFor(1)).map((m) => m.data)).toEqual(["after the second login"]);
+    expect(c3.messages).toHaveLength(1);
+  });
+
+  it("a user without an inbox at login gets the inbox created after it", async () => {
+    const l = await dev("newcomer");
+    expect(l.position).toEqual({ epoch: null, offset: "0-0" });
+    await pub({ to: ["newcomer"], data: "first ever" });
+    const c = await connect(l);
+    open.push(c);
+    expect((await c.waitFor(1)).map((m) => m.data)).toEqual(["first ever"]);
+  });
+
   it("refuses bad logins with 4xx and a JSON error", async () => {
     const r1 = await postJson(`${node.url}/v1/login`, {});
     expect([r1.status, r1.body.error.code]).toEqual([400, "INVALID_LOGIN"]);

@@ -59,7 +59,15 @@ describe("resume position", () => {
     expect(resumeFrom(null, "tablet", acks, "e1")).toEqual({ epoch: "e1", offset: "8-0" });
     expect(resumeFrom(null, "tablet", {}, "e1")).toEqual({ epoch: "e1", offset: "0-0" });
   });
-  it("is live only without a device, or without an inbox for a new device", () => {
+  it("without a device: from the login position the token carries; the whole inbox when there was none at login", () => {
+    expect(resumeFrom(null, null, acks, "e1", { epoch: "e1", offset: "7-0" })).toEqual({ epoch: "e1", offset: "7-0" });
+    expect(resumeFrom(null, null, acks, "e2", { epoch: "e1", offset: "7-0" })).toEqual({ epoch: "e1", offset: "7-0" }); // the epoch check reports the change
+    expect(resumeFrom(null, null, acks, "e1", { epoch: null, offset: "0-0" })).toEqual({ epoch: "e1", offset: "0-0" });
+    expect(resumeFrom(null, null, acks, null, { epoch: null, offset: "0-0" })).toBeNull();
+    expect(resumeFrom({ epoch: "e1", offset: "9-0" }, null, acks, "e1", { epoch: "e1", offset: "7-0" })).toEqual({ epoch: "e1", offset: "9-0" }); // since wins
+    expect(resumeFrom(null, "phone", acks, "e1", { epoch: "e1", offset: "7-0" })).toEqual({ epoch: "e1", offset: "5-0" }); // a device's ack wins
+  });
+  it("is live only without a device and a login position (older tokens), or without an inbox for a new device", () => {
     expect(resumeFrom(null, null, acks, "e1")).toBeNull();
     expect(resumeFrom(null, "tablet", {}, null)).toBeNull();
   });

@@ -66,6 +66,17 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
     expect((await store.append(u, message(), false)).nodes).toEqual({ n1: "inc-1", n2: "inc-2" });
   });
 
+  it("head reads the inbox head without recording presence", async () => {
+    const store = make();
+    const u = user();
+    expect(await store.head(u)).toEqual({ epoch: null, last: START });
+    const a = await store.append(u, message(), false);
+    expect(a.nodes).toEqual({});
+    const b = await store.append(u, message(), false);
+    expect(await store.head(u)).toEqual({ epoch: a.epoch, last: b.offset });
+    expect((await store.append(u, message(), false)).nodes).toEqual({}); // head recorded no one
+  });
+
   it("detach removes presence only for the incarnation that recorded it", async () => {
     const store = make();
     const u = user();
