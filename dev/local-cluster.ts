@@ -97,15 +97,19 @@ Connect a Socket.IO client to the node.url and node.path it returns, with auth {
 Ctrl-C stops everything.`);
 
 let stopping = false;
+/** Stops everything whatever the children did: an operator that already died, or one that will not stop, never holds Ctrl-C up. */
 async function stop(): Promise<void> {
-  if (stopping) return;
+  if (stopping) return process.exit(130); // a second Ctrl-C: leave now
   stopping = true;
-  await new Promise<void>((r) => {
-    operator.once("exit", () => r());
-    operator.kill("SIGTERM");
-  });
-  await sim.stop();
-  for (const c of children) c.kill("SIGKILL");
+  if (operator.exitCode === null && operator.signalCode === null) {
+    await new Promise<void>((r) => {
+      const force = setTimeout(() => (operator.kill("SIGKILL"), r()), 15_000); // it releases its Lease on SIGTERM; do not wait for ever
+      operator.once("exit", () => (clearTimeout(force), r()));
+      operator.kill("SIGTERM");
+    });
+  }
+  await Promise.race([sim.stop(), new Promise((r) => setTimeout(r, 15_000))]);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   if (redisDir) rmSync(redisDir, { recursive: true, force: true });
   process.exit(0);
 }

@@ -97,6 +97,8 @@ export class Reconciler {
         progressDeadlineSeconds: pc.spec.progressDeadlineSeconds ?? 600,
         drainingWithinGrace: f.drainingWithinGrace ?? false,
         podProblems: f.podProblems ?? [],
+        paused: f.paused ?? false,
+        autoscaling: f.autoscaling ?? null,
         selector: selectorString(pc),
         connections: f.connections ?? pc.status?.connections ?? 0,
         users: f.users ?? pc.status?.users ?? 0,

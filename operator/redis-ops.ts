@@ -41,17 +41,40 @@ export async function readLoads(redis: RedisClient, prefix: string, now: number,
   return out;
 }
 
-/** Deletes every key that starts with `<prefix>:` (on each master of a cluster); returns how many. */
-export async function deletePrefix(redis: RedisClient, prefix: string): Promise<number> {
+/** Where a bounded cleanup stands: a SCAN cursor per master ("host:port"), "0" once a master is done. */
+export type CleanupCursors = Record<string, string>;
+
+/**
+ * One bounded step of removing every key that starts with `<prefix>:` (on each master of a cluster):
+ * SCAN from the cursors given, UNLINK what matches — one key per command, pipelined per SCAN batch (a
+ * multi-key UNLINK fails with CROSSSLOT on a Redis Cluster) — and stop after about `limit` keys. Returns
+ * how many went, the cursors to resume from (they stay valid across processes: an operator restarted
+ * mid-cleanup resumes from its status), and whether every master was scanned to the end.
+ */
+export async function deletePrefixStep(redis: RedisClient, prefix: string, cursors: CleanupCursors, limit = 10_000): Promise<{ deleted: number; cursors: CleanupCursors; done: boolean }> {
   const masters = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  const next: CleanupCursors = { ...cursors };
   let deleted = 0;
   for (const node of masters) {
-    let cursor = "0";
+    const id = `${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`;
+    let cursor = next[id];
+    if (cursor === "0") continue; // this master is done
+    cursor ??= "0";
     do {
-      const [next, found] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      for (const key of found) deleted += await node.unlink(key);
-    } while (cursor !== "0");
+      const [after, found] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      cursor = after;
+      if (found.length) {
+        const p = node.pipeline();
+        for (const key of found) p.unlink(key);
+        for (const [err, n] of (await p.exec()) ?? []) {
+          if (err) throw err;
+          deleted += Number(n);
+        }
+      }
+      next[id] = cursor;
+    } while (cursor !== "0" && deleted < limit);
+    if (deleted >= limit) break;
   }
-  return deleted;
+  const done = masters.every((node) => next[`${node.options.host ?? "127.0.0.1"}:${node.options.port ?? 6379}`] === "0");
+  return { deleted, cursors: next, done };
 }

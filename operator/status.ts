@@ -31,6 +31,10 @@ export interface StatusFacts {
   drainingWithinGrace: boolean;
   /** Why pods are not ready, one line per pod ("hc-2: CrashLoopBackOff, exit code 78, 4 restarts"). */
   podProblems: string[];
+  /** spec.paused: the operator writes nothing but the status. */
+  paused?: boolean;
+  /** With autoscaling on: what it follows, for the Autoscaling condition. */
+  autoscaling?: { specReplicas: number; min: number; max: number; target: number; connections: number } | null;
 }
 
 const PHASE_MESSAGE: Record<NodesPlan["phase"], string> = {
@@ -55,10 +59,11 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
     draining: f.plan?.draining ?? previous?.draining ?? [],
   };
   const previousPhase = previous?.conditions?.find((c) => c.type === "Progressing")?.reason ?? "";
-  const moved = !previous?.lastProgressTime || phase === "Stable" || progressMark(previous, previousPhase === "RolloutStalled" ? phase : previousPhase) !== progressMark(counts, phase);
+  const moved = !previous?.lastProgressTime || progressMark(previous, previousPhase === "RolloutStalled" ? phase : previousPhase) !== progressMark(counts, phase);
+  // Unchanged while nothing moves (a stable cluster's status stays byte-identical: no write, no watch event).
   const lastProgressTime = moved ? now : previous!.lastProgressTime!;
   const stalled =
-    !f.problem && phase !== "Stable" && !f.drainingWithinGrace && Date.parse(now) - Date.parse(lastProgressTime) > f.progressDeadlineSeconds * 1000;
+    !f.problem && !f.paused && phase !== "Stable" && !f.drainingWithinGrace && Date.parse(now) - Date.parse(lastProgressTime) > f.progressDeadlineSeconds * 1000;
   const progressLine = `${f.readyReplicas}/${f.target} push nodes ready, ${f.updatedReplicas}/${f.target} on the current template`;
   const stall: { reason: string; message: string } | null = stalled
     ? {
@@ -67,14 +72,16 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
       }
     : null;
   const degraded = f.problem ?? stall;
-  const ready = !f.problem && phase === "Stable" && f.readyReplicas >= f.target;
+  const ready = !f.problem && (phase === "Stable" || !!f.paused) && f.readyReplicas >= f.target;
   const conditions: Condition[] = [
     ready
       ? { type: "Ready", status: "True", reason: "AllNodesReady", message: `${f.readyReplicas}/${f.target} push nodes ready` }
       : { type: "Ready", status: "False", reason: degraded?.reason ?? phase, message: f.problem?.message ?? `${progressLine}; ${PHASE_MESSAGE[phase]}` },
     f.problem
       ? { type: "Progressing", status: "False", reason: "Blocked", message: `Reconciling is blocked (${f.problem.reason}); see Degraded` }
-      : stalled
+      : f.paused
+        ? { type: "Progressing", status: "False", reason: "Paused", message: "spec.paused is true: the operator scales, rolls, drains and repairs nothing until it is false" }
+        : stalled
         ? { type: "Progressing", status: "False", reason: "RolloutStalled", message: stall!.message }
         : phase !== "Stable"
           ? { type: "Progressing", status: "True", reason: phase, message: PHASE_MESSAGE[phase] }
@@ -83,11 +90,23 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
       ? { type: "Degraded", status: "True", reason: degraded.reason, message: degraded.message }
       : { type: "Degraded", status: "False", reason: "AsExpected", message: "Nothing stops the operator from keeping the cluster at its spec" },
   ];
+  const a = f.autoscaling;
+  if (a)
+    conditions.push(
+      a.specReplicas !== a.target
+        ? {
+            type: "Autoscaling",
+            status: "True",
+            reason: "ScaleIgnoredUnderAutoscaling",
+            message: `spec.replicas (${a.specReplicas}, e.g. from kubectl scale) is not followed while spec.autoscaling.enabled: the operator keeps ${a.min}–${a.max} push nodes from live connections. Change minReplicas/maxReplicas, or disable autoscaling to scale by hand`,
+          }
+        : { type: "Autoscaling", status: "True", reason: "Active", message: `${a.target} push nodes for ${a.connections} connections (${a.min}–${a.max})` },
+    );
   const before = new Map((previous?.conditions ?? []).map((c) => [c.type, c]));
   return {
     ...previous,
-    // Moves only once this generation's spec has been written out; a blocked pass leaves it behind.
-    observedGeneration: f.problem ? previous?.observedGeneration : f.generation,
+    // Moves only once this generation's spec has been written out; a blocked or paused pass leaves it behind.
+    observedGeneration: f.problem || f.paused ? previous?.observedGeneration : f.generation,
     ...counts,
     selector: f.selector,
     connections: f.connections,
@@ -103,12 +122,17 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
 
 /** Events a change of the conditions calls for: a Warning when the cluster becomes degraded (or for another reason), a Normal when it recovers. */
 export function conditionEvents(previous: PushClusterStatus | undefined, next: PushClusterStatus): OperatorEvent[] {
+  const out: OperatorEvent[] = [];
   const was = previous?.conditions?.find((c) => c.type === "Degraded");
   const now = next.conditions?.find((c) => c.type === "Degraded");
-  if (!now) return [];
-  if (now.status === "True" && (was?.status !== "True" || was.reason !== now.reason)) return [{ type: "Warning", reason: now.reason, message: now.message }];
-  if (now.status !== "True" && was?.status === "True") return [{ type: "Normal", reason: "Recovered", message: `No longer ${was.reason}: ${now.message.toLowerCase()}` }];
-  return [];
+  if (now?.status === "True" && (was?.status !== "True" || was.reason !== now.reason)) out.push({ type: "Warning", reason: now.reason, message: now.message });
+  if (now && now.status !== "True" && was?.status === "True") out.push({ type: "Normal", reason: "Recovered", message: `No longer ${was.reason}: ${now.message.toLowerCase()}` });
+  // a scale by hand the autoscaler will not follow: said once, when the spec changed
+  const scaleWas = previous?.conditions?.find((c) => c.type === "Autoscaling");
+  const scale = next.conditions?.find((c) => c.type === "Autoscaling");
+  if (scale?.reason === "ScaleIgnoredUnderAutoscaling" && next.observedGeneration !== previous?.observedGeneration && (scaleWas?.reason !== scale.reason || scaleWas.message !== scale.message))
+    out.push({ type: "Warning", reason: scale.reason, message: scale.message });
+  return out;
 }
 
 /** Why a pod is not ready, from its status (null when nothing is wrong that the pod itself reports). */

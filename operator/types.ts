@@ -64,11 +64,12 @@ export interface PushClusterSpec {
   pins?: Record<string, string>;
   drainGracePeriodSeconds?: number;
   progressDeadlineSeconds?: number;
+  paused?: boolean;
   monitoring?: { serviceMonitor?: { enabled?: boolean; interval?: string } };
 }
 
 export interface Condition {
-  type: "Ready" | "Progressing" | "Degraded";
+  type: "Ready" | "Progressing" | "Degraded" | "Autoscaling";
   status: "True" | "False" | "Unknown";
   reason: string;
   message: string;
@@ -94,6 +95,8 @@ export interface PushClusterStatus {
   draining?: Draining[];
   desiredReplicas?: number;
   lastScaleTime?: string;
+  /** The finalizer's removal of the cluster's Redis keys, resumable: keys removed so far and a SCAN cursor per master. */
+  cleanup?: { deletedKeys: number; cursors: Record<string, string>; startedAt: string };
   /** When the last scale or roll made progress (the progress deadline counts from here). */
   lastProgressTime?: string;
   conditions?: Condition[];

@@ -30,7 +30,7 @@ export interface ApiServerOptions {
   /** How often watches that allow bookmarks get one. */
   bookmarkIntervalMs: () => number;
   /** The log file of a pod's container, for GET pods/<name>/log. */
-  podLogFile?: (namespace: string, name: string, container: string | undefined) => { file: string; running: boolean } | undefined;
+  podLogFile?: (namespace: string, name: string, container: string | undefined, previous?: boolean) => { file: string; running: boolean } | undefined;
 }
 
 interface ResourceRequest {
@@ -270,7 +270,9 @@ export class ApiServer {
   private logFileOf(r: ResourceRequest, query: URLSearchParams): string {
     this.o.cluster.get(r.type, r.namespace, r.name!);
     const container = query.get("container") ?? undefined;
-    const log = this.o.podLogFile?.(r.namespace!, r.name!, container);
+    const previous = query.get("previous") === "true";
+    const log = this.o.podLogFile?.(r.namespace!, r.name!, container, previous);
+    if (!log && previous) throw errors.badRequest(`previous terminated container ${container ? `"${container}" ` : ""}in pod "${r.name}" not found`);
     if (!log) throw errors.badRequest(`container ${container ? `"${container}" ` : ""}in pod "${r.name}" is waiting to start: no logs yet`);
     return log.file;
   }

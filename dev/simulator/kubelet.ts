@@ -2,7 +2,7 @@
 // probes, restarts containers per restartPolicy, reports status, and stops pods on deletion
 // (SIGTERM to the process group, SIGKILL after the grace period).
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "./cluster.js";
@@ -292,7 +292,10 @@ export class Kubelet {
     const proc = processFor(spec, env, this.heraldBin, process.execPath);
     const args = proc.args.map((a) => rewriteMountPaths(a, rt.mountPaths, rt.root));
     const cwd = this.workingDir(rt, spec.workingDir, proc.herald);
-    const logFd = openSync(join(rt.dir, "logs", `${spec.name}.log`), "a");
+    // A restart keeps the last run's log as the previous one (`kubectl logs --previous`) and starts a new log.
+    const logPath = join(rt.dir, "logs", `${spec.name}.log`);
+    if (existsSync(logPath)) renameSync(logPath, join(rt.dir, "logs", `${spec.name}.previous.log`));
+    const logFd = openSync(logPath, "a");
     try {
       return spawn(rewriteMountPaths(proc.file, rt.mountPaths, rt.root), args, { cwd, env, detached: true, stdio: ["ignore", logFd, logFd] });
     } finally {
@@ -497,12 +500,12 @@ export class Kubelet {
   }
 
   /** The log file of a container of a pod this kubelet runs (first container by default), and whether it is running. */
-  logFile(namespace: string, name: string, container?: string): { file: string; running: boolean } | undefined {
+  logFile(namespace: string, name: string, container?: string, previous = false): { file: string; running: boolean } | undefined {
     const rt = [...this.pods.values()].find((p) => p.namespace === namespace && p.name === name);
     const c = rt?.containers.find((x) => x.spec.name === (container ?? rt.containers[0]?.spec.name));
     if (!rt || !c) return undefined;
-    const file = join(rt.dir, "logs", `${c.spec.name}.log`);
-    return existsSync(file) ? { file, running: c.child !== undefined } : undefined;
+    const file = join(rt.dir, "logs", `${c.spec.name}${previous ? ".previous" : ""}.log`);
+    return existsSync(file) ? { file, running: !previous && c.child !== undefined } : undefined;
   }
 
   /** The log of a container of a running pod, or undefined. */

@@ -116,7 +116,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     rbac: () => rbac,
     serverAddress: () => `127.0.0.1:${port}`,
     bookmarkIntervalMs: () => options.bookmarkIntervalMs ?? 60_000,
-    podLogFile: (ns, name, container) => kubelet?.logFile(ns, name, container),
+    podLogFile: (ns, name, container, previous) => kubelet?.logFile(ns, name, container, previous),
   });
   const https = createHttpsServer({ cert: certs.serverCert, key: certs.serverKey }, api.handle);
   https.keepAliveTimeout = 30_000;

@@ -64,6 +64,40 @@ function builtinColumns(kind: string): Column[] {
         col("Endpoints", (o) => (o.subsets ?? []).flatMap((s: Obj) => (s.addresses ?? []).flatMap((a: Obj) => (s.ports ?? []).map((p: Obj) => `${a.ip}:${p.port}`))).join(",") || "<none>"),
         ageColumn,
       ];
+    case "Event":
+      // as the real server prints them: no Name column; the rest at priority 1 (kubectl get events -o wide)
+      return [
+        col("Last Seen", (o, now) => {
+          const at = o.lastTimestamp ?? o.eventTime ?? o.firstTimestamp ?? o.metadata?.creationTimestamp;
+          return at ? humanDuration(now - Date.parse(at)) : "<unknown>";
+        }),
+        col("Type", (o) => o.type ?? ""),
+        col("Reason", (o) => o.reason ?? ""),
+        col("Object", (o) => (o.involvedObject?.kind ? `${String(o.involvedObject.kind).toLowerCase()}/${o.involvedObject.name}` : "")),
+        col("Message", (o) => o.message ?? o.note ?? ""),
+        { ...col("Source", (o) => o.source?.component ?? o.reportingComponent ?? ""), priority: 1 },
+        { ...col("Count", (o) => o.count ?? 1, "integer"), priority: 1 },
+        { ...nameColumn, priority: 1 },
+      ];
+    case "Node":
+      return [
+        nameColumn,
+        col("Status", (o) => {
+          const ready = (o.status?.conditions ?? []).find((c: Obj) => c.type === "Ready");
+          const status = ready?.status === "True" ? "Ready" : ready ? "NotReady" : "Unknown";
+          return o.spec?.unschedulable ? `${status},SchedulingDisabled` : status;
+        }),
+        col("Roles", (o) =>
+          Object.keys(o.metadata?.labels ?? {})
+            .filter((l) => l.startsWith("node-role.kubernetes.io/"))
+            .map((l) => l.slice("node-role.kubernetes.io/".length))
+            .sort()
+            .join(",") || "<none>",
+        ),
+        ageColumn,
+        col("Version", (o) => o.status?.nodeInfo?.kubeletVersion ?? ""),
+        { ...col("Internal-IP", (o) => (o.status?.addresses ?? []).find((a: Obj) => a.type === "InternalIP")?.address ?? "<none>"), priority: 1 },
+      ];
     default:
       return [nameColumn, ageColumn];
   }

@@ -1,7 +1,7 @@
 // Plain JSON requests to the Kubernetes API with the kubeconfig's server, credentials and CA.
 // The operator sends and reads objects as JSON, so times such as a Lease's MicroTime stay exact strings.
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest, type RequestOptions } from "node:https";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 
 export class KubeError extends Error {
@@ -18,6 +18,8 @@ export interface RequestInit {
 
 export class KubeRest {
   private readonly server: URL;
+  /** One keep-alive agent for every request (client-node's applyToHTTPSOptions makes a new one, so a new TLS connection, per call). */
+  private agent: HttpAgent | HttpsAgent | null = null;
   constructor(readonly kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
@@ -36,6 +38,7 @@ export class KubeRest {
       headers: { accept: "application/json", ...(payload ? { "content-type": init.contentType ?? "application/json", "content-length": payload.length } : {}) },
     };
     await this.kc.applyToHTTPSOptions(opts);
+    opts.agent = this.agent ??= this.keepAliveAgent(opts, url.protocol === "https:");
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = send(opts, (res) => {
@@ -55,6 +58,23 @@ export class KubeRest {
     } catch {}
     if (status >= 400) throw new KubeError(status, body?.reason ?? "Unknown", `${method} ${path}: ${status} ${body?.message ?? text}`, body);
     return body as T;
+  }
+
+  /** The TLS settings client-node put on the first request (CA, client certificate, verification), on a keep-alive agent. */
+  private keepAliveAgent(opts: RequestOptions, tls: boolean): HttpAgent | HttpsAgent {
+    if (!tls) return new HttpAgent({ keepAlive: true, maxSockets: 16 });
+    const skipVerify = this.kc.getCurrentCluster()?.skipTLSVerify === true;
+    return new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 16,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+      servername: opts.servername,
+      rejectUnauthorized: opts.rejectUnauthorized ?? !skipVerify,
+    });
   }
 
   get = <T = any>(path: string, query?: RequestInit["query"]) => this.request<T>("GET", path, { query });

@@ -5,7 +5,7 @@ import type { AffinityDocument } from "../../protocol/affinity-document.js";
 import { RESTARTED_AT, configHash, desiredObjects, names, nodeRoute, podTemplate, type TemplateInputs } from "../desired.js";
 import { drifted, repairPatch } from "../drift.js";
 import { autoscale, planNodes, type NodesPlan, type OperatorEvent, type PodFact } from "../scaling.js";
-import type { Problem } from "../status.js";
+import type { Problem, StatusFacts } from "../status.js";
 import { podProblem } from "../status.js";
 import type { KubeObject, PushCluster } from "../types.js";
 import { liveKey, type Observed } from "./observe.js";
@@ -38,8 +38,10 @@ export interface Decision {
     desiredReplicas?: number;
     podProblems: string[];
     drainingWithinGrace: boolean;
+    paused?: boolean;
+    autoscaling?: StatusFacts["autoscaling"];
   };
-  requeueAfterMs: number;
+  requeueAfterMs: number | undefined;
 }
 
 const lastApplied = (live: any): any => {
@@ -154,6 +156,33 @@ export function decide(pc: PushCluster, o: Observed): Decision {
     .filter(([key, x]) => key.startsWith("Service/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
     .map(([, x]) => x.metadata.name as string);
 
+  const autoscaling = a?.enabled ? { specReplicas: pc.spec.replicas ?? 2, min: a.minReplicas ?? 1, max: a.maxReplicas ?? 10, target, connections } : null;
+  if (pc.spec.paused) {
+    // Observe and report; write nothing (the status keeps its drains and document version).
+    return {
+      writes: [],
+      deleteServices: [],
+      deletePods: [],
+      affinity: null,
+      events: [],
+      problem: o.redisError ? { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${o.redisError}` } : null,
+      plan: null,
+      facts: {
+        target: pc.status?.desiredReplicas ?? target,
+        replicas: current,
+        readyReplicas: facts.filter((f) => f.ready).length,
+        updatedReplicas: facts.filter((f) => f.hash === hash && !f.terminating).length,
+        connections,
+        users,
+        lastScaleTime: pc.status?.lastScaleTime ?? null,
+        podProblems: o.pods.filter((p) => !facts.find((f) => f.name === p.metadata.name)?.ready).flatMap((p) => podProblem(p) ?? []),
+        drainingWithinGrace: false,
+        paused: true,
+        autoscaling: null,
+      },
+      requeueAfterMs: undefined,
+    };
+  }
   const problem: Problem | null = o.redisError ? { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${o.redisError}` } : null;
   const grace = (pc.spec.drainGracePeriodSeconds ?? 60) * 1000;
   return {
@@ -175,7 +204,9 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       ...(a?.enabled ? { desiredReplicas: target } : {}),
       podProblems: o.pods.filter((p) => !facts.find((f) => f.name === p.metadata.name)?.ready).flatMap((p) => podProblem(p) ?? []),
       drainingWithinGrace: (plan?.draining ?? []).some((d) => now - Date.parse(d.since) < grace),
+      autoscaling,
     },
-    requeueAfterMs: problem ? 5000 : plan && plan.phase !== "Stable" ? 1000 : a?.enabled ? 5000 : 30_000,
+    // A stable cluster without autoscaling waits for a watch event or the periodic resync; nothing to poll.
+    requeueAfterMs: problem ? 5000 : plan && plan.phase !== "Stable" ? 1000 : a?.enabled ? 5000 : undefined,
   };
 }

@@ -2,9 +2,9 @@
 // (only under its prefix), then let the object go; garbage collection takes what it owned.
 import type { Logger } from "pino";
 import { hasFinalizer, keyPrefix, names, selectorString } from "../desired.js";
-import { deletePrefix, type RedisPool } from "../redis-ops.js";
+import { deletePrefixStep, type RedisPool } from "../redis-ops.js";
 import type { OperatorEvent } from "../scaling.js";
-import { FINALIZER, type PushCluster } from "../types.js";
+import { FINALIZER, GROUP, PLURAL, VERSION, type PushCluster } from "../types.js";
 import { apiPath, type KubeRest } from "../kube/rest.js";
 
 export const SKIP_CLEANUP = "herald.dev/skip-redis-cleanup";
@@ -15,6 +15,8 @@ export interface Finalizer {
   log: Logger;
   event(pc: PushCluster, e: OperatorEvent): Promise<void>;
   secretValue(namespace: string, name: string, key: string): Promise<string | null>;
+  /** At most about this many keys are removed per pass (10,000). */
+  cleanupStepKeys?: number;
 }
 
 /** One pass of the finalizer; answers when to look again (undefined: done). */
@@ -34,9 +36,15 @@ export async function finalize(f: Finalizer, pc: PushCluster, path: string): Pro
       const ref = pc.spec.redis.urlSecretRef;
       const url = pc.spec.redis.url ?? (await f.secretValue(ns, ref!.name, ref!.key ?? "url"));
       if (!url) throw new Error("the Redis URL Secret is gone");
-      const deleted = await deletePrefix(f.redis.client(url, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc));
-      f.log.info({ cluster: pc.metadata.name, prefix: keyPrefix(pc), deleted }, "removed the cluster's Redis keys");
-      await f.event(pc, { type: "Normal", reason: "RedisCleaned", message: `Removed ${deleted} Redis keys under ${keyPrefix(pc)}:` });
+      // A bounded step per pass, its progress in the status: a large cluster's keys go in many short
+      // passes, and an operator restarted midway resumes from the cursors instead of starting over.
+      const before = pc.status?.cleanup;
+      const step = await deletePrefixStep(f.redis.client(url, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc), before?.cursors ?? {}, f.cleanupStepKeys ?? 10_000);
+      const cleanup = { deletedKeys: (before?.deletedKeys ?? 0) + step.deleted, cursors: step.cursors, startedAt: before?.startedAt ?? new Date().toISOString().replace(/\.\d+Z$/, "Z") };
+      pc = await f.rest.request<PushCluster>("PATCH", apiPath(`${GROUP}/${VERSION}`, PLURAL, ns, pc.metadata.name, "status"), { body: { status: { cleanup } }, contentType: "application/merge-patch+json" });
+      if (!step.done) return 1;
+      f.log.info({ cluster: pc.metadata.name, prefix: keyPrefix(pc), deleted: cleanup.deletedKeys }, "removed the cluster's Redis keys");
+      await f.event(pc, { type: "Normal", reason: "RedisCleaned", message: `Removed ${cleanup.deletedKeys} Redis keys under ${keyPrefix(pc)}:` });
     } catch (err) {
       await f.event(pc, { type: "Warning", reason: "RedisCleanupFailed", message: `${(err as Error).message}; retrying (annotate ${SKIP_CLEANUP}=true to skip)` });
       return 5000;

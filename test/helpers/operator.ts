@@ -37,7 +37,13 @@ export async function startOperator(kubeconfig: string, env: Record<string, stri
   proc.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  await until(async () => (await fetch(metricsUrl)).ok, "operator metrics endpoint");
+  // A loaded machine can take long to start a Node process: wait long, and say why if it exited instead.
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  await until(async () => {
+    if (exitCode !== undefined) throw new Error(`the operator exited (${exitCode}) before serving /metrics:\n${out}`);
+    return (await fetch(metricsUrl)).ok;
+  }, "operator metrics endpoint", 50_000, 100);
   return {
     proc,
     metricsUrl,

@@ -137,3 +137,17 @@ describe("rotation and restarts", () => {
     expect(d.plan!.phase).toBe("Stable");
   });
 });
+
+describe("paused", () => {
+  it("writes nothing — no roll, no repair, no document — while spec.paused", () => {
+    const o = converged();
+    o.live.get("StatefulSet/hc").spec.replicas = 6;
+    const d = decide({ ...pc, spec: { ...pc.spec, paused: true, image: "ghcr.io/herald-push/herald:0.2.0", replicas: 5 } }, o);
+    expect(d.writes).toEqual([]);
+    expect(d.deletePods).toEqual([]);
+    expect(d.affinity).toBeNull();
+    expect(d.events).toEqual([]);
+    expect(d.facts.paused).toBe(true);
+    expect(d.facts.readyReplicas).toBe(3);
+  });
+});

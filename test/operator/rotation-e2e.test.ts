@@ -1,6 +1,6 @@
 // Rotation and restarts end to end on the simulator: a rotated publish Secret rolls the push nodes (one
 // drained node at a time) so that the new key works; `kubectl rollout restart` on the StatefulSet becomes
-// the same drained roll; a new drain grace period rolls nothing.
+// the same drained roll; spec.paused holds every change until it is unset; a new drain grace period rolls nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOperator, startWorld, pushClusterYaml, type HeraldWorld, type OperatorProcess } from "../helpers/operator.js";
 import { until } from "../helpers/ports.js";
@@ -55,6 +55,19 @@ describe("rotation and restarts", () => {
     await rolled(before, "both nodes replaced after rollout restart");
     const sts = await getJson(["-n", "apps", "get", "statefulset", "ro"]);
     expect(sts.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]).toBeDefined();
+  }, 150_000);
+
+  it("changes nothing while paused, and rolls once unpaused", async () => {
+    const before = new Set<string>((await pods()).map((p: any) => p.metadata.uid));
+    await world.kubectl(["-n", "apps", "patch", "pushcluster", "ro", "--type=merge", "-p", '{"spec":{"paused":true,"image":"ghcr.io/herald-push/herald:0.1.1"}}']);
+    await until(async () => (await getJson(["-n", "apps", "get", "pushcluster", "ro"])).status.conditions.find((c: any) => c.type === "Progressing").reason === "Paused", "Progressing=False Paused", 20_000, 200);
+    const pc = await getJson(["-n", "apps", "get", "pushcluster", "ro"]);
+    expect(pc.status.observedGeneration).toBeLessThan(pc.metadata.generation);
+    expect((await getJson(["-n", "apps", "get", "statefulset", "ro"])).spec.template.spec.containers[0].image).not.toBe("ghcr.io/herald-push/herald:0.1.1");
+    expect((await pods()).every((p: any) => before.has(p.metadata.uid))).toBe(true);
+    await world.kubectl(["-n", "apps", "patch", "pushcluster", "ro", "--type=merge", "-p", '{"spec":{"paused":false}}']);
+    await rolled(before, "both nodes on the new image once unpaused");
+    expect((await getJson(["-n", "apps", "get", "statefulset", "ro"])).spec.template.spec.containers[0].image).toBe("ghcr.io/herald-push/herald:0.1.1");
   }, 150_000);
 
   it("takes a new drain grace period without a roll", async () => {

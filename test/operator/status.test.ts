@@ -156,3 +156,34 @@ describe("per-PushCluster metrics", () => {
     expect(await text()).toEqual([]);
   });
 });
+
+describe("paused, and scaling by hand under autoscaling", () => {
+  it("says the operator is paused instead of progressing or stalled", () => {
+    const s0 = nextStatus(undefined, facts(), at(0));
+    const paused = nextStatus(s0, facts({ generation: 4, plan: null, paused: true, readyReplicas: 3 }), at(1000));
+    expect(paused.observedGeneration).toBe(3); // the paused generation is not applied
+    expect(cond(paused, "Progressing")).toMatchObject({ status: "False", reason: "Paused" });
+    expect(cond(paused, "Degraded").status).toBe("False");
+    expect(cond(paused, "Ready").status).toBe("True");
+  });
+
+  it("reports spec.replicas the autoscaler does not follow, with a warning only when the spec changed", () => {
+    const auto = (specReplicas: number, target: number) => ({ specReplicas, min: 2, max: 10, target, connections: 12_000 });
+    const s0 = nextStatus(undefined, facts({ generation: 3, autoscaling: auto(3, 3) }), at(0));
+    expect(cond(s0, "Autoscaling")).toMatchObject({ status: "True", reason: "Active", message: "3 push nodes for 12000 connections (2–10)" });
+    const scaled = nextStatus(s0, facts({ generation: 4, autoscaling: auto(6, 3) }), at(10));
+    expect(cond(scaled, "Autoscaling")).toMatchObject({ reason: "ScaleIgnoredUnderAutoscaling", message: expect.stringContaining("spec.replicas (6, e.g. from kubectl scale) is not followed") });
+    expect(conditionEvents(s0, scaled)).toEqual([{ type: "Warning", reason: "ScaleIgnoredUnderAutoscaling", message: cond(scaled, "Autoscaling").message }]);
+    // the autoscaler moving on its own says nothing new
+    expect(conditionEvents(scaled, nextStatus(scaled, facts({ generation: 4, autoscaling: auto(6, 4) }), at(20)))).toEqual([]);
+    expect(nextStatus(s0, facts(), at(30)).conditions!.map((c) => c.type)).not.toContain("Autoscaling");
+  });
+});
+
+describe("an idle cluster", () => {
+  it("gets a byte-identical status on every pass, so the operator writes nothing", () => {
+    const s1 = nextStatus(undefined, facts(), at(0));
+    const s2 = nextStatus(s1, facts(), at(30));
+    expect(JSON.stringify(s2)).toBe(JSON.stringify(s1));
+  });
+});

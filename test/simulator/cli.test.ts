@@ -1,7 +1,7 @@
 // `npm run sim` (node dist/dev/cli.js sim): the documented command starts the simulator, prints the kubeconfig path, serves kubectl,
 // and stops every pod process on SIGTERM.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { alive, kubectl, waitFor } from "./helpers.js";
@@ -36,4 +36,40 @@ describe("npm run sim", () => {
       if (proc.exitCode === null) proc.kill("SIGKILL");
     }
   });
+});
+
+describe("npm run cluster", () => {
+  it("exits on Ctrl-C even when its operator child already died", async () => {
+    // its own process group, so that a failure here can still stop everything it started
+    const proc = spawn(process.execPath, [devCli, "cluster"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" }, detached: true });
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    let out = "";
+    proc.stdout!.on("data", (d) => (out += d));
+    proc.stderr!.on("data", (d) => (out += d));
+    try {
+      await waitFor("Herald is running", () => out.includes("Herald is running"), 150_000, 200);
+      // the operator is the child running `herald.js operator`
+      const children = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+      const operatorPid = children.find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("operator");
+        } catch {
+          return false;
+        }
+      });
+      expect(operatorPid).toBeGreaterThan(0);
+      process.kill(operatorPid!, "SIGKILL");
+      await waitFor("the operator to die", () => !alive(operatorPid!), 10_000);
+      proc.kill("SIGINT");
+      expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 30_000))])).toBe(0);
+    } finally {
+      if (proc.exitCode === null) {
+        try {
+          process.kill(-proc.pid!, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    }
+  }, 200_000);
 });

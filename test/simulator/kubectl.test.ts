@@ -184,6 +184,21 @@ spec:
     expect((await k(["apply", "-f", "-"], badRule)).stderr).toContain("spec.groups[0].name: Required value");
   });
 
+  it("prints events and nodes with the real server's columns", async () => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const event = `apiVersion: v1\nkind: Event\nmetadata: {name: hc.1}\ninvolvedObject: {kind: PushCluster, name: hc, namespace: default}\ntype: Warning\nreason: SecretMissing\nmessage: "Secret default/p does not exist"\nlastTimestamp: "${now}"\ncount: 2\nsource: {component: herald-operator}\n`;
+    expect((await k(["apply", "-f", "-"], event)).code).toBe(0);
+    const events = (await k(["get", "events"])).stdout.split("\n");
+    expect(events[0]).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/);
+    expect(events.find((l) => l.includes("SecretMissing"))).toMatch(/^\d+s\s+Warning\s+SecretMissing\s+pushcluster\/hc\s+Secret default\/p does not exist$/);
+    expect((await k(["get", "events", "-o", "wide"])).stdout.split("\n")[0]).toMatch(/SOURCE\s+COUNT\s+NAME$/);
+    const node = "apiVersion: v1\nkind: Node\nmetadata: {name: worker-1, labels: {node-role.kubernetes.io/worker: ''}}\n";
+    expect((await k(["apply", "-f", "-"], node)).code).toBe(0);
+    const nodes = (await k(["get", "nodes"])).stdout.split("\n");
+    expect(nodes[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION$/);
+    expect(nodes[1]).toMatch(/^worker-1\s+Unknown\s+worker\s+\d+s\s*$/);
+  });
+
   it("rejects names the real server rejects", async () => {
     const dotted = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Service\nmetadata: {name: my.service}\nspec: {ports: [{port: 80}]}\n");
     expect(dotted.stderr).toContain('The Service "my.service" is invalid: metadata.name: Invalid value: "my.service": a lowercase RFC 1123 label');

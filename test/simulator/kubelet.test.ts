@@ -251,6 +251,26 @@ spec:
     expect(p.status!.phase).toBe("Running");
   });
 
+  it("keeps the last run's log for kubectl logs --previous", async () => {
+    await core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "relived" }, spec: { containers: [{ name: "c", image: "x", command: ["node", "-e", "console.log('pid ' + process.pid); setTimeout(() => process.exit(3), 300)"] }] } },
+    });
+    const [previous, current] = await waitFor("a log from two runs", async () => {
+      const prev = (await k(["logs", "--previous", "relived"])).stdout;
+      const now = (await k(["logs", "relived"])).stdout;
+      return /^pid \d+\n$/.test(prev) && /^pid \d+\n$/.test(now) && prev !== now && [prev, now];
+    });
+    expect(previous).not.toBe(current);
+    // a container that never restarted has no previous log, as on a real cluster
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "steady" }, spec: { containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } } });
+    const none = await k(["logs", "--previous", "steady"]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('previous terminated container "c" in pod "steady" not found');
+    await core.deleteNamespacedPod({ namespace: "default", name: "steady", gracePeriodSeconds: 0 });
+    await core.deleteNamespacedPod({ namespace: "default", name: "relived", gracePeriodSeconds: 0 });
+  });
+
   it("restarts a container whose liveness probe fails", async () => {
     const script = `require("net").createServer(s => s.end()).listen(9000, process.env.IP); setTimeout(() => process.exit(0), 60000);`;
     await core.createNamespacedPod({
