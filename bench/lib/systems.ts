@@ -114,7 +114,8 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings.HERALD_PUBLIC_URL = "http://127.0.0.1:<port>";
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `push-${i + 1}.log`), "a");
-        const proc = spawnTracked(process.execPath, [entry, "push-node"], {
+        // BENCH_NODE_ARGS: extra node flags for the push nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+        const proc = spawnTracked(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), entry, "push-node"], {
           env: { PATH: process.env.PATH ?? "", ...common, PORT: String(ports[i]), HERALD_NODE_ID: `push-${i + 1}`, HERALD_PUBLIC_URL: urls[i]! },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
