@@ -372,17 +372,21 @@ export class ChannelServer {
     }
   }
 
-  /** A live message to a user's sockets: encoded once for all of them (a local Socket.IO broadcast to their ids). */
+  /**
+   * A live message to a user's sockets: straight to the socket when one takes it (the common case),
+   * else encoded once for all of them (a local Socket.IO broadcast to their ids).
+   */
   private toSockets(link: Link, p: Pushed): void {
-    let one: string | null = null;
+    let one: Socket | null = null;
     let more: string[] | null = null;
     for (const s of link.sockets) {
       if (!this.admit(s.data as SocketState, p, "live")) continue;
-      if (one === null) one = s.id;
-      else (more ??= [one]).push(s.id);
+      if (one === null) one = s;
+      else (more ??= [one.id]).push(s.id);
     }
     if (one === null) return;
-    this.d.io.local.to(more ?? one).emit("message", p);
+    if (more) this.d.io.local.to(more).emit("message", p);
+    else one.emit("message", p);
     // a live message cannot wait: a socket whose queue passed its limit is cut (its inbox keeps the rest)
     for (const s of link.sockets) (s.data as SocketState).guard.check();
     const n = more ? more.length : 1;

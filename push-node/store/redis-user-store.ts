@@ -86,7 +86,7 @@ export class RedisUserStore implements UserStore {
     const u = this.k.user(user);
     const { ttlMs, maxLength } = this.bounds;
     const minId = `${Date.now() - ttlMs}-0`;
-    const json = JSON.stringify(message);
+    const json = encoded(message);
     const idPrefix = `{"id":${JSON.stringify(message.id)},`;
     if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
     const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
@@ -153,4 +153,12 @@ function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
+}
+
+/** A message's JSON, made once however many inboxes it goes to. */
+const encodings = new WeakMap<StoredMessage, string>();
+function encoded(message: StoredMessage): string {
+  let json = encodings.get(message);
+  if (json === undefined) encodings.set(message, (json = JSON.stringify(message)));
+  return json;
 }
