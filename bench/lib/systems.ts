@@ -65,6 +65,9 @@ export interface ClusterOptions {
   heraldEnv?: Record<string, string>;
 }
 
+/** BENCH_NODE_ARGS: extra node flags for the server processes of both systems (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+const nodeArgs = () => process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
   if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
   const dir = tempDir(`herald-bench-${system}-`);
@@ -85,7 +88,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings["listen backlog"] = backlog;
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `node-${i}.log`), "a");
-        const proc = spawnTracked(process.execPath, [join(BENCH_DIST, "plain/node.js")], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), join(BENCH_DIST, "plain/node.js")], {
           env: { PATH: process.env.PATH ?? "", PORT: String(ports[i]), REDIS_URL: redis.url, PLAIN_NODES: urls.join(","), PLAIN_BACKLOG: backlog },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
@@ -114,8 +117,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings.HERALD_PUBLIC_URL = "http://127.0.0.1:<port>";
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `push-${i + 1}.log`), "a");
-        // BENCH_NODE_ARGS: extra node flags for the push nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-        const proc = spawnTracked(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), entry, "push-node"], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), entry, "push-node"], {
           env: { PATH: process.env.PATH ?? "", ...common, PORT: String(ports[i]), HERALD_NODE_ID: `push-${i + 1}`, HERALD_PUBLIC_URL: urls[i]! },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });

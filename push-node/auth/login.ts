@@ -1,6 +1,7 @@
 // Login, first half: verify what a login request carries and say who the user is.
 // Three ways: a ticket (a JWT the business backend signed), a webhook to the business backend, or dev.
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { webcrypto } from "node:crypto";
 import type { Config } from "../config.js";
 import { userId } from "../publisher.js";
 
@@ -45,13 +46,16 @@ export function createVerifier(auth: Config["auth"], now: () => number = () => D
       };
     case "ticket": {
       const { secret, jwksUrl, issuer, audience, maxLifetimeSeconds, clockSkewSeconds } = auth.ticket;
-      const key: Uint8Array | JWTVerifyGetKey = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : new TextEncoder().encode(secret!);
+      // A shared secret is imported once: jose would import raw bytes again on every verification.
+      const key: Promise<webcrypto.CryptoKey> | JWTVerifyGetKey = jwksUrl
+        ? createRemoteJWKSet(new URL(jwksUrl))
+        : webcrypto.subtle.importKey("raw", new TextEncoder().encode(secret!), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
       const algorithms = jwksUrl ? ["RS256", "ES256"] : ["HS256"];
       return async (body) => {
         if (typeof body.ticket !== "string" || !body.ticket) throw new LoginError(400, "INVALID_LOGIN", 'ticket login needs {"ticket": "<JWT from your backend>"}');
         let sub: unknown;
         try {
-          const { payload } = await jwtVerify(body.ticket, key as Uint8Array, { algorithms, issuer, audience, clockTolerance: clockSkewSeconds, requiredClaims: ["exp"] });
+          const { payload } = await jwtVerify(body.ticket, typeof key === "function" ? key : await key, { algorithms, issuer, audience, clockTolerance: clockSkewSeconds, requiredClaims: ["exp"] });
           const problem = ticketLifetimeProblem(payload, now(), { maxLifetimeSeconds, clockSkewSeconds });
           if (problem) throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${problem}`);
           sub = payload.sub;

@@ -283,7 +283,8 @@ export class ChannelServer {
     }
     const sameEpoch = position.epoch === order.epoch;
     let after = sameEpoch ? position.offset : START;
-    const first = await this.d.store.read(state.user, after, PAGE);
+    // At the head already (the common case after a login: nothing was published since): nothing to read.
+    const first = sameEpoch && after === order.tail ? [] : await this.d.store.read(state.user, after, PAGE);
     const recovered = sameEpoch && (first.length ? first[0]!.prev === position.offset : order.tail === position.offset);
     const reason = recovered ? undefined : sameEpoch ? "GAP" : "EPOCH_CHANGED";
     if (reason) this.d.metrics.replayGaps.inc({ reason });

@@ -5,21 +5,38 @@ import type { RedisClient } from "../../common/redis.js";
 import { keys } from "../../protocol/keys.js";
 import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
 import { START, type Position } from "../../protocol/positions.js";
+import { NODE_BUS_MAX_LEN } from "../bus/redis-node-bus.js";
 
 // KEYS: meta, inbox, presence. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe since
-// (a stream id, or '' for none), meta ttl ms, the message JSON's opening '{"id":"…"'.
+// (a stream id, or '' for none), meta ttl ms, the message JSON's opening '{"id":"…"', and to send it on
+// to the nodes as well: the node streams' key before and after the node id ('' not to send), the user id
+// as JSON, the node streams' max length.
 // With dedupe, the inbox entries since that id are searched, newest first, for this message's id: the
 // entry itself is the per-recipient mark, so a first attempt costs nothing more, and a resend that
 // finds its entry returns that position instead of appending again.
+// Sending on a single Redis: the message goes to the stream of every node in the user's presence within
+// the same script, as one bus envelope (see bus/node-bus.ts), so a publish is one round trip. The keys
+// of those streams are not declared (they are in other slots): a Redis Cluster sends from the publisher.
 const APPEND = `
 local function presence() return redis.call('HGETALL', KEYS[3]) end
+local function send(e, off, prev, json, nodes)
+  if ARGV[9] == '' then return end
+  local env = '[{"message":' .. json .. ',"to":[{"user":' .. ARGV[11] .. ',"epoch":"' .. e .. '","offset":"' .. off .. '","prev":"' .. prev .. '"}]}]'
+  for i = 1, #nodes, 2 do
+    redis.call('XADD', ARGV[9] .. nodes[i] .. ARGV[10], 'MAXLEN', '~', ARGV[12], '*', 'd', env)
+  end
+end
 local e = redis.call('HGET', KEYS[1], 'e')
 if ARGV[6] ~= '' and e then
   local want = ARGV[8]
   local rows = redis.call('XREVRANGE', KEYS[2], '+', ARGV[6], 'COUNT', ARGV[3])
   for i = 1, #rows do
     local f = rows[i][2]
-    if string.sub(f[2], 1, #want) == want then return {e, rows[i][1], f[4], presence()} end
+    if string.sub(f[2], 1, #want) == want then
+      local nodes = presence()
+      send(e, rows[i][1], f[4], f[2], nodes)
+      return {e, rows[i][1], f[4], nodes}
+    end
   end
 end
 local prev = redis.call('HGET', KEYS[1], 'l') or '${START}'
@@ -33,7 +50,9 @@ redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[5])
 redis.call('HSET', KEYS[1], 'l', off)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {e, off, prev, presence()}
+local nodes = presence()
+send(e, off, prev, ARGV[1], nodes)
+return {e, off, prev, nodes}
 `;
 
 // KEYS: meta, presence. ARGV: node, incarnation.
@@ -73,13 +92,24 @@ export class RedisUserStore implements UserStore {
   private readonly redis: Scripted;
   private readonly k: ReturnType<typeof keys>;
 
-  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }) {
+  /** The node streams' key around the node id, when appends send to the nodes themselves (a single Redis). */
+  private readonly nodeStream: readonly [string, string] | null;
+
+  /**
+   * `sendToNodes` (default: on a single Redis, off on a Redis Cluster): append() also puts the message on
+   * the streams of the nodes in the user's presence, in the same script (`Appended.sent`).
+   */
+  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }, options: { sendToNodes?: boolean } = {}) {
     redis.defineCommand("heraldAppend", { numberOfKeys: 3, lua: APPEND });
     redis.defineCommand("heraldAttach", { numberOfKeys: 2, lua: ATTACH });
     redis.defineCommand("heraldDetach", { numberOfKeys: 1, lua: DETACH });
     redis.defineCommand("heraldAck", { numberOfKeys: 1, lua: ACK });
     this.redis = redis as Scripted;
     this.k = keys(prefix);
+    const isCluster = (redis as { isCluster?: boolean }).isCluster === true;
+    const marker = "\u0000";
+    const around = this.k.nodeBus(marker).split(marker);
+    this.nodeStream = (options.sendToNodes ?? !isCluster) ? [around[0]!, around[1]!] : null;
   }
 
   async append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended> {
@@ -89,11 +119,13 @@ export class RedisUserStore implements UserStore {
     const json = encoded(message);
     const idPrefix = `{"id":${JSON.stringify(message.id)},`;
     if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
+    const send = this.nodeStream;
     const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
       u.meta, u.inbox, u.presence,
       json, randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? `${Math.max(0, Math.floor(dedupe.sinceMs))}-0` : "", String(ttlMs * META_TTL_FACTOR), idPrefix,
+      send ? send[0] : "", send ? send[1] : "", send ? JSON.stringify(user) : "", NODE_STREAM_MAX_LEN,
     );
-    return { epoch, offset, prev, nodes: pairs(flat) };
+    return { epoch, offset, prev, nodes: pairs(flat), sent: send !== null };
   }
 
   async attach(user: string, node: string, incarnation: string): Promise<InboxHead> {
@@ -148,6 +180,9 @@ export class RedisUserStore implements UserStore {
   }
 
 }
+
+/** The node streams' approximate length bound (as bus/redis-node-bus.ts writes them). */
+const NODE_STREAM_MAX_LEN = String(NODE_BUS_MAX_LEN);
 
 function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
