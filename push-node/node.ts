@@ -22,7 +22,7 @@ import { reactToAffinity, readiness as readinessOf, type NodeState } from "./clu
 import { TokenIssuer } from "./auth/token.js";
 import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
-import { ChannelServer } from "./channel/channel-server.js";
+import { ChannelServer } from "./delivery/channel-server.js";
 import { createRoutes } from "./http/routes.js";
 import { RateSampler, clusterStatus } from "./cluster/status.js";
 import { originAllowed } from "./http/origins.js";

@@ -44,8 +44,8 @@ describe("layout rules", () => {
     expect(edges.filter((e) => inside(e.from, "operator") && inside(e.to, "push-node"))).toEqual([]);
   });
 
-  it("delivery (push-node/channel/) never imports the HTTP routes or the affinity sources", () => {
-    expect(edges.filter((e) => inside(e.from, "push-node/channel") && (inside(e.to, "push-node/http") || inside(e.to, "push-node/affinity")))).toEqual([]);
+  it("delivery (push-node/delivery/) never imports the HTTP routes or the affinity sources", () => {
+    expect(edges.filter((e) => inside(e.from, "push-node/delivery") && (inside(e.to, "push-node/http") || inside(e.to, "push-node/affinity")))).toEqual([]);
   });
 
   it("protocol/ imports nothing of ours; common/ only protocol/", () => {
