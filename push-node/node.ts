@@ -1,6 +1,7 @@
 // Wires one push node: stores, bus, registry, affinity, Socket.IO channel and HTTP routes.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { Server } from "socket.io";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import type { Logger } from "pino";
@@ -218,8 +219,9 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       const spreadMs = Math.min(RELOGIN_SPREAD_MS, Math.floor(config.shutdownGraceMs / 2));
       const asked = channel.relogin("shutdown", undefined, spreadMs);
       log.info({ sockets: asked, graceMs: config.shutdownGraceMs, spreadMs }, "shutting down: asked clients to log in again");
-      const deadline = Date.now() + config.shutdownGraceMs;
-      while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const graceOver = new AbortController();
+      await Promise.race([channel.noSockets(), delay(config.shutdownGraceMs, undefined, { signal: graceOver.signal }).catch(() => undefined)]);
+      graceOver.abort();
       affinity.stop();
       // local only: with the cluster adapter, io.disconnectSockets() would close every node's sockets
       io.local.disconnectSockets(true);

@@ -46,6 +46,8 @@ export class ChannelServer {
   private readonly handshakes: Handshakes;
   /** Open sockets (the heartbeat reports it every second: counted, not summed over the links). */
   private sockets = 0;
+  /** Resolved when the last socket leaves (shutdown waits on it). */
+  private noSocketsLeft: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly deps: ChannelDeps;
   /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
   private readonly onDisconnect: (this: Socket) => void;
@@ -97,6 +99,17 @@ export class ChannelServer {
   }
   users(): IterableIterator<string> {
     return this.links.users();
+  }
+
+  /** Resolves once no socket is open here (at once when none is). */
+  noSockets(): Promise<void> {
+    if (this.sockets === 0) return Promise.resolve();
+    if (!this.noSocketsLeft) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.noSocketsLeft = { promise, resolve };
+    }
+    return this.noSocketsLeft.promise;
   }
 
   /** Closes every socket of these users held here (POST /v1/disconnect reaches the other nodes through the adapter). */
@@ -170,5 +183,9 @@ export class ChannelServer {
     link.sockets.delete(socket);
     this.sockets--;
     this.links.release(channel.user, link);
+    if (this.sockets === 0 && this.noSocketsLeft) {
+      this.noSocketsLeft.resolve();
+      this.noSocketsLeft = null;
+    }
   }
 }
