@@ -9,12 +9,13 @@ import type { Config } from "./config.js";
 import { createMetrics } from "./metrics.js";
 import { createRedis, type RedisClient } from "../common/redis.js";
 import { keys } from "../protocol/keys.js";
-import { MemoryUserStore } from "./store/memory-user-store.js";
-import { RedisUserStore } from "./store/redis-user-store.js";
-import type { UserStore } from "./store/user-store.js";
-import { MemoryNodeBus, type NodeBus } from "./bus/node-bus.js";
-import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { MemoryNodeRegistry, RedisNodeRegistry, type NodeRegistry } from "./cluster/registry.js";
+import { MemoryUserStore } from "./adapters/memory/user-store.js";
+import { RedisUserStore } from "./adapters/redis/user-store.js";
+import type { NodeBus, NodeRegistry, UserStore } from "./ports.js";
+import { MemoryNodeBus } from "./adapters/memory/node-bus.js";
+import { RedisNodeBus } from "./adapters/redis/node-bus.js";
+import { MemoryNodeRegistry } from "./adapters/memory/node-registry.js";
+import { RedisNodeRegistry } from "./adapters/redis/node-registry.js";
 import type { NodeInfo } from "../protocol/nodes.js";
 import { newIncarnation } from "./cluster/incarnation.js";
 import { AutoAffinitySource, ConfigMapAffinitySource, FileAffinitySource, type AffinitySource } from "./affinity/source.js";
@@ -149,7 +150,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     limits: config.limits,
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
-  const stopBus = await bus.consume(config.nodeId, (envelopes) => channel.deliver(envelopes));
+  const stopBus = await bus.consume(config.nodeId, channel);
 
   const readiness = () =>
     readinessOf({

@@ -1,7 +1,7 @@
 // Cumulative acks from clients with a device id: the latest per channel is written within ACK_FLUSH_MS,
 // by one timer for the whole node; a channel that closes writes its last ack at once.
 import type { Logger } from "pino";
-import type { UserStore } from "../store/user-store.js";
+import type { UserStore } from "../ports.js";
 import type { Channel } from "./channel.js";
 import { clientPosition } from "./handshake.js";
 

@@ -6,9 +6,9 @@ import { ServerResponse } from "node:http";
 import type { Server, Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { TokenIssuer } from "../auth/token.js";
-import type { Envelope } from "../bus/node-bus.js";
+import type { DeliverySink, Envelope } from "../ports.js";
 import type { Metrics } from "../metrics.js";
-import type { UserStore } from "../store/user-store.js";
+import type { UserStore } from "../ports.js";
 import type { AffinityNode } from "../../protocol/affinity-document.js";
 import { AckBatcher } from "./acks.js";
 import { pushed, type Channel } from "./channel.js";
@@ -38,7 +38,7 @@ export interface ChannelDeps {
   limits: { maxSocketBufferBytes: number; maxSocketsPerUser: number; maxInboundPerSecond: number };
 }
 
-export class ChannelServer {
+export class ChannelServer implements DeliverySink {
   private readonly links: UserLinks;
   private readonly live: LiveDelivery;
   private readonly replay: Replay;

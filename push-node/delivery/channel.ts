@@ -2,7 +2,7 @@
 // handshake until the socket leaves: one shape all along.
 import type { Position } from "../../protocol/positions.js";
 import { START, compareOffsets } from "../../protocol/positions.js";
-import type { StoredMessage } from "../store/user-store.js";
+import type { StoredMessage } from "../ports.js";
 import type { LoginPosition } from "./resume.js";
 import type { SocketGuard } from "./socket-guard.js";
 import type { UserLink } from "./user-links.js";

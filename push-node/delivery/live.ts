@@ -3,7 +3,7 @@
 // the inbox got meanwhile is read and offered the same way.
 import type { Logger } from "pino";
 import { START, compareOffsets } from "../../protocol/positions.js";
-import type { InboxHead, UserStore } from "../store/user-store.js";
+import type { InboxHead, UserStore } from "../ports.js";
 import { pushed, type Pushed } from "./channel.js";
 import type { FanOut } from "./fan-out.js";
 import { giveUp, offer } from "./live-order.js";

@@ -3,7 +3,7 @@
 import type { Socket } from "socket.io";
 import { START, type Position } from "../../protocol/positions.js";
 import type { Metrics } from "../metrics.js";
-import type { InboxEntry, UserStore } from "../store/user-store.js";
+import type { InboxEntry, UserStore } from "../ports.js";
 import { pushed, type Channel } from "./channel.js";
 import type { FanOut } from "./fan-out.js";
 import { PAGE } from "./live.js";

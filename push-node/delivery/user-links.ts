@@ -4,7 +4,7 @@
 import type { Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
-import type { UserStore } from "../store/user-store.js";
+import type { UserStore } from "../ports.js";
 import type { Pushed } from "./channel.js";
 import type { LiveDelivery } from "./live.js";
 import { newOrder, type OrderState } from "./live-order.js";

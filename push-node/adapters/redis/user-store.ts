@@ -1,10 +1,10 @@
-// The Redis (or Redis Cluster) home of UserStore. Each operation on a user is one Lua script over that
+// The Redis (or Redis Cluster) home of the per-user ports (Inbox, Presence, Acks, Idempotency: ports.ts). Each operation on a user is one Lua script over that
 // user's keys, which share a hash tag and so a slot: atomic, and never CROSSSLOT.
 import { randomUUID } from "node:crypto";
-import type { RedisClient } from "../../common/redis.js";
-import { keys } from "../../protocol/keys.js";
-import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
-import { START, type Position } from "../../protocol/positions.js";
+import type { RedisClient } from "../../../common/redis.js";
+import { keys } from "../../../protocol/keys.js";
+import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
+import { START, type Position } from "../../../protocol/positions.js";
 
 // KEYS: meta, inbox, presence. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe since
 // (a stream id, or '' for none), meta ttl ms, the message JSON's opening '{"id":"…"'.
