@@ -3,8 +3,8 @@
 // only to them. Used by POST /v1/publish and by the publisher library that business servers embed.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Envelope, NodeBus } from "./bus/node-bus.js";
-import type { Dedupe, StoredMessage, UserStore } from "./store/user-store.js";
+import type { Envelope, NodeBus } from "./ports.js";
+import type { Dedupe, StoredMessage, UserStore } from "./ports.js";
 import { messageDigest } from "./publish/canonical-json.js";
 import { StoreUnavailableError } from "./publish/store-unavailable.js";
 import { presenceIsCurrent } from "./cluster/incarnation.js";

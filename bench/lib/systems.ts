@@ -6,11 +6,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { Redis } from "ioredis";
-import { freePort, removeDir, spawnTracked, stopProcess, tempDir, until } from "./proc.js";
+import { freePort, until } from "./ports.js";
+import { removeDir, spawnTracked, stopProcess, tempDir } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
 
 import type { SystemName } from "./names.js";
 export { LABEL, SYSTEMS, type SystemName } from "./names.js";
+
+/** How long a system under test may take to start (a loaded machine is slow). */
+const START_TIMEOUT_MS = 30_000;
 
 export const TICKET_SECRET = "bench-ticket-secret-0123456789abcdef0123456789";
 export const TOKEN_SECRET = "bench-token-secret-0123456789abcdef01234567890";
@@ -43,7 +47,7 @@ export async function startRedis(dir: string): Promise<RedisProc> {
     } finally {
       c.disconnect();
     }
-  }, `redis-server on ${port}`);
+  }, `redis-server on ${port}`, START_TIMEOUT_MS, 50);
   return { name: "redis", pid: proc.pid!, proc, url: `redis://127.0.0.1:${port}` };
 }
 
@@ -95,7 +99,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
         closeSync(log);
         nodes.push({ name: `node-${i + 1}`, pid: proc.pid!, proc, url: urls[i]! });
       }
-      for (const n of nodes) await until(async () => (await fetch(`${n.url}/healthz`)).ok, `plain ${n.name}`);
+      for (const n of nodes) await until(async () => (await fetch(`${n.url}/healthz`)).ok, `plain ${n.name}`, START_TIMEOUT_MS, 50);
     } else {
       const entry = join(o.heraldDir, "bin/herald.js");
       const common: Record<string, string> = {
@@ -128,7 +132,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
         await until(async () => {
           if (n.proc.exitCode !== null) throw new Error(`${n.name} exited (${n.proc.exitCode})`);
           return (await fetch(`${n.url}/readyz`)).status === 200;
-        }, `Herald ${n.name} ready`);
+        }, `Herald ${n.name} ready`, START_TIMEOUT_MS, 50);
       }
       await untilEveryNodeAssignsToAll(urls);
     }

@@ -4,10 +4,9 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis, type RedisClient } from "../../common/redis.js";
 import { START, compareOffsets } from "../../protocol/positions.js";
-import { MemoryUserStore } from "../../push-node/store/memory-user-store.js";
-import { RedisUserStore } from "../../push-node/store/redis-user-store.js";
-import type { StoredMessage, UserStore } from "../../push-node/store/user-store.js";
-import type { Envelope } from "../../push-node/bus/node-bus.js";
+import { MemoryUserStore } from "../../push-node/adapters/memory/user-store.js";
+import { RedisUserStore } from "../../push-node/adapters/redis/user-store.js";
+import type { Envelope, StoredMessage, UserStore } from "../../push-node/ports.js";
 import { keys } from "../../protocol/keys.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
