@@ -19,6 +19,8 @@ export interface Appended extends Position {
   prev: string;
   /** The user's presence: node id → that node's incarnation when it recorded the user. */
   nodes: Record<string, string>;
+  /** The store already put the message on the streams of those nodes (atomically with the append): nothing is left to send. */
+  sent?: boolean;
 }
 
 export interface InboxEntry {

@@ -106,6 +106,7 @@ export class Publisher {
       const known = this.deps.knownNodes();
       const byNode = new Map<string, Envelope>();
       appended.forEach((a, i) => {
+        if (a.sent) return;
         for (const [node, incarnation] of Object.entries(a.nodes)) {
           if (!presenceIsCurrent(incarnation, known.get(node))) continue;
           let env = byNode.get(node);
@@ -113,7 +114,7 @@ export class Publisher {
           env.to.push({ user: req.to[i]!, epoch: a.epoch, offset: a.offset, prev: a.prev });
         }
       });
-      await stored(Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env]))));
+      if (byNode.size) await stored(Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env]))));
       return { id, duplicate };
     } catch (err) {
       if (err instanceof StoreFailure) throw new StoreUnavailableError(id, key ?? id, err.cause);

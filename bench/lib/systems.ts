@@ -69,6 +69,9 @@ export interface ClusterOptions {
   heraldEnv?: Record<string, string>;
 }
 
+/** BENCH_NODE_ARGS: extra node flags for the server processes of both systems (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+const nodeArgs = () => process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
   if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
   const dir = tempDir(`herald-bench-${system}-`);
@@ -89,7 +92,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings["listen backlog"] = backlog;
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `node-${i}.log`), "a");
-        const proc = spawnTracked(process.execPath, [join(BENCH_DIST, "plain/node.js")], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), join(BENCH_DIST, "plain/node.js")], {
           env: { PATH: process.env.PATH ?? "", PORT: String(ports[i]), REDIS_URL: redis.url, PLAIN_NODES: urls.join(","), PLAIN_BACKLOG: backlog },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
@@ -106,9 +109,6 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
         HERALD_TOKEN_SECRET: TOKEN_SECRET,
         HERALD_PUBLISH_KEYS: PUBLISH_KEY,
         HOST: "127.0.0.1",
-        // the load generator logs thousands of users in from a few loopback addresses: the per-address
-        // login limit (600 a minute by default, docs/security.md) would measure itself, not Herald
-        HERALD_LOGIN_PER_IP_PER_MINUTE: "0",
         ...(o.backlog !== undefined ? { HERALD_LISTEN_BACKLOG: String(o.backlog) } : {}),
         ...o.heraldEnv,
       };
@@ -118,8 +118,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings.HERALD_PUBLIC_URL = "http://127.0.0.1:<port>";
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `push-${i + 1}.log`), "a");
-        // BENCH_NODE_ARGS: extra node flags for the push nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-        const proc = spawnTracked(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), entry, "push-node"], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), entry, "push-node"], {
           env: { PATH: process.env.PATH ?? "", ...common, PORT: String(ports[i]), HERALD_NODE_ID: `push-${i + 1}`, HERALD_PUBLIC_URL: urls[i]! },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });

@@ -28,7 +28,8 @@ export class Replay {
     }
     const sameEpoch = position.epoch === order.epoch;
     let after = sameEpoch ? position.offset : START;
-    const first = await this.store.read(channel.user, after, PAGE);
+    // At the head already (the common case after a login: nothing was published since): nothing to read.
+    const first = sameEpoch && after === order.tail ? [] : await this.store.read(channel.user, after, PAGE);
     const recovered = sameEpoch && (first.length ? first[0]!.prev === position.offset : order.tail === position.offset);
     const reason = recovered ? undefined : sameEpoch ? "GAP" : "EPOCH_CHANGED";
     if (reason) this.metrics.replayGaps.inc({ reason });

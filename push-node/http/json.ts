@@ -25,23 +25,35 @@ export async function readJson(req: IncomingMessage, maxBytes: number, maxDepth 
     req.resume();
     throw new Refusal(413, "BODY_TOO_LARGE", `the body is ${declared} bytes; the limit is ${maxBytes}`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.resume();
-      throw new Refusal(413, "BODY_TOO_LARGE", `the body exceeds the limit of ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
+  const body = await bodyOf(req, maxBytes);
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    value = JSON.parse(body);
   } catch (err) {
     throw new Refusal(400, "INVALID_JSON", `the body is not JSON: ${(err as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Refusal(400, "INVALID_BODY", "the body must be a JSON object");
   if (exceedsDepth(value, maxDepth)) throw new Refusal(400, "JSON_TOO_DEEP", `the body nests arrays and objects deeper than ${maxDepth} levels`);
   return value as Record<string, unknown>;
+}
+
+/** The body as text, by events (cheaper per request than async iteration); 413 once it passes maxBytes. */
+function bodyOf(req: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let first: Buffer | null = null;
+    let rest: Buffer[] | null = null;
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.off("data", onData);
+        req.resume();
+        reject(new Refusal(413, "BODY_TOO_LARGE", `the body exceeds the limit of ${maxBytes} bytes`));
+      } else if (first === null) first = chunk;
+      else (rest ??= [first]).push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(rest ? Buffer.concat(rest).toString("utf8") : first ? first.toString("utf8") : ""));
+    req.once("error", reject);
+  });
 }

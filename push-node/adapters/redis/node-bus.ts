@@ -6,7 +6,8 @@ import type { RedisClient } from "../../../common/redis.js";
 import { keys } from "../../../protocol/keys.js";
 import type { DeliverySink, Envelope, NodeBus } from "../../ports.js";
 
-const MAX_LEN = 100_000;
+/** A node's stream keeps about this many entries (older ones are trimmed as new ones come). */
+export const NODE_BUS_MAX_LEN = 100_000;
 /** An idle node wakes this often to re-issue its blocking read; stopping does not wait for it (the connection is closed). */
 const BLOCK_MS = 5000;
 const COUNT = 500;
@@ -42,7 +43,7 @@ export class RedisNodeBus implements NodeBus {
     const batch = this.outgoing;
     this.outgoing = new Map();
     for (const [node, out] of batch)
-      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
+      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", NODE_BUS_MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
   }
 
   async consume(node: string, sink: DeliverySink): Promise<() => Promise<void>> {

@@ -10,8 +10,8 @@ function lua(name: string): string {
 
 /** The scripts as ioredis commands; arguments in the order each .lua file documents. */
 export interface UserScripts {
-  /** lua/append.lua: append + presence. Resolves to [epoch, offset, prev, presence as field, value, …]. */
-  heraldAppend(meta: string, inbox: string, presence: string, json: string, newEpoch: string, maxLength: string, ttlMs: string, minId: string, dedupeSince: string, metaTtlMs: string, idPrefix: string): Promise<[string, string, string, string[]]>;
+  /** lua/append.lua: append + presence (+ the node streams on a single Redis). Resolves to [epoch, offset, prev, presence as field, value, …]. */
+  heraldAppend(meta: string, inbox: string, presence: string, json: string, newEpoch: string, maxLength: string, ttlMs: string, minId: string, dedupeSince: string, metaTtlMs: string, idPrefix: string, nodeStreamBefore: string, nodeStreamAfter: string, userJson: string, nodeStreamMaxLength: string): Promise<[string, string, string, string[]]>;
   /** lua/attach.lua: presence + inbox head. Resolves to [epoch or "", last offset]. */
   heraldAttach(meta: string, presence: string, node: string, incarnation: string): Promise<[string, string]>;
   /** lua/detach.lua */

@@ -7,14 +7,26 @@ import { keys } from "../../../protocol/keys.js";
 import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
 import { START, type Position } from "../../../protocol/positions.js";
 import { withUserScripts, type UserScripts } from "./scripts.js";
+import { NODE_BUS_MAX_LEN } from "./node-bus.js";
 
 export class RedisUserStore implements UserStore {
   private readonly redis: RedisClient & UserScripts;
   private readonly k: ReturnType<typeof keys>;
 
-  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }) {
+  /** The node streams' key around the node id, when appends send to the nodes themselves (a single Redis). */
+  private readonly nodeStream: readonly [string, string] | null;
+
+  /**
+   * `sendToNodes` (default: on a single Redis, off on a Redis Cluster): append() also puts the message on
+   * the streams of the nodes in the user's presence, in the same script (`Appended.sent`).
+   */
+  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }, options: { sendToNodes?: boolean } = {}) {
     this.redis = withUserScripts(redis);
     this.k = keys(prefix);
+    const isCluster = (redis as { isCluster?: boolean }).isCluster === true;
+    const marker = "\u0000";
+    const around = this.k.nodeBus(marker).split(marker);
+    this.nodeStream = (options.sendToNodes ?? !isCluster) ? [around[0]!, around[1]!] : null;
   }
 
   async append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended> {
@@ -24,11 +36,13 @@ export class RedisUserStore implements UserStore {
     const json = encoded(message);
     const idPrefix = `{"id":${JSON.stringify(message.id)},`;
     if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
+    const send = this.nodeStream;
     const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
       u.meta, u.inbox, u.presence,
       json, randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? `${Math.max(0, Math.floor(dedupe.sinceMs))}-0` : "", String(ttlMs * META_TTL_FACTOR), idPrefix,
+      send ? send[0] : "", send ? send[1] : "", send ? JSON.stringify(user) : "", NODE_STREAM_MAX_LEN,
     );
-    return { epoch, offset, prev, nodes: pairs(flat) };
+    return { epoch, offset, prev, nodes: pairs(flat), sent: send !== null };
   }
 
   async attach(user: string, node: string, incarnation: string): Promise<InboxHead> {
@@ -83,6 +97,9 @@ export class RedisUserStore implements UserStore {
   }
 
 }
+
+/** The node streams' approximate length bound (as node-bus.ts writes them). */
+const NODE_STREAM_MAX_LEN = String(NODE_BUS_MAX_LEN);
 
 function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
