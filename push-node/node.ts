@@ -26,6 +26,9 @@ import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
 import { ChannelServer } from "./delivery/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { LoginService } from "./login/login-service.js";
+import { PublishService } from "./publish/publish-service.js";
+import { RequestLimits } from "./limits/request-limits.js";
 import { RateSampler, clusterStatus } from "./cluster/status.js";
 import { originAllowed } from "./http/origins.js";
 
@@ -162,19 +165,15 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       accepting: !shuttingDown,
     });
 
+  const limits = new RequestLimits(config.rates, metrics);
   const routes = createRoutes({
     config,
     log,
     metrics,
-    verify: createVerifier(config.auth),
-    tokens,
-    publisher,
-    affinity: () => affinity.current(),
-    liveNodeIds: () => membership.liveNodeIds(),
+    login: new LoginService({ verify: createVerifier(config.auth), tokens, affinity, membership, inbox: store, limits, accepting: () => !shuttingDown, metrics, log }),
+    publish: new PublishService({ publisher, limits, maxBatch: config.limits.maxBatch, metrics, log }),
     readiness,
-    accepting: () => !shuttingDown,
     disconnectUsers,
-    inboxHead: (user) => store.head(user),
     status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {
