@@ -76,6 +76,8 @@ export const BUILTIN_TYPES: ResourceType[] = [
   builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false),
   builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false),
   builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, { shortNames: ["pdb"], status: true }),
+  builtin("networking.k8s.io", "v1", "Ingress", "ingresses", true, { shortNames: ["ing"], status: true }),
+  builtin("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false),
   builtin("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, { shortNames: ["hpa"], status: true, categories: ["all"] }),
   builtin("coordination.k8s.io", "v1", "Lease", "leases", true),
   builtin("events.k8s.io", "v1", "Event", "events", true, { shortNames: ["ev"] }),

@@ -15,6 +15,7 @@ import { Faults } from "./faults.js";
 import { Tokens } from "./identity.js";
 import { Kubelet } from "./kubelet.js";
 import { renderKubeconfig } from "./kubeconfig.js";
+import { IngressController } from "./ingress.js";
 import { Network } from "./network.js";
 import { WorkloadControllers } from "./workloads.js";
 
@@ -62,6 +63,8 @@ export interface Simulator {
   faults: Faults;
   tokens: Tokens;
   network: Network;
+  /** The Ingress controller: every Ingress is served at ingress.address (127.0.0.1 and a random port). */
+  ingress: IngressController;
   kubelet?: Kubelet;
   /** Turns RBAC enforcement on or off. */
   setRbac(on: boolean): void;
@@ -104,6 +107,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let rbac = options.rbac ?? false;
   let port = 0;
   const network = new Network(cluster, log);
+  const ingress = new IngressController(cluster, log);
   const kubelet =
     options.kubelet === false
       ? undefined
@@ -147,6 +151,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const workloads = new WorkloadControllers(cluster, log);
   workloads.start();
   await network.start();
+  await ingress.start();
   await kubelet?.start();
 
   let adminServer: HttpServer | undefined;
@@ -163,6 +168,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     tokens,
     network,
+    ingress,
     kubelet,
     setRbac: (on) => {
       rbac = on;
@@ -173,6 +179,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       workloads.stop();
       await kubelet?.stop();
       await network.stop();
+      await ingress.stop();
       faults.cutWatches();
       killHttpsSockets();
       killAdminSockets();
