@@ -323,6 +323,7 @@ export class ApiServer {
       case "create": {
         const body = await readObject(req);
         if (t.kind === "SelfSubjectAccessReview") return ok(this.accessReview(who, body as Obj), 201);
+        if (sub === "eviction" && t.kind === "Pod") return ok(c.evict(r.namespace!, r.name!, body, opts), 201);
         if (t.kind === "Namespace" && r.namespace) throw errors.methodNotAllowed();
         return ok(c.create(t, r.namespace, body, opts), 201);
       }

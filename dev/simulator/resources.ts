@@ -65,7 +65,7 @@ export const BUILTIN_TYPES: ResourceType[] = [
   builtin("", "v1", "Secret", "secrets", true),
   builtin("", "v1", "Service", "services", true, { shortNames: ["svc"], status: true, categories: ["all"] }),
   builtin("", "v1", "Endpoints", "endpoints", true, { shortNames: ["ep"], singular: "endpoints" }),
-  builtin("", "v1", "Pod", "pods", true, { shortNames: ["po"], status: true, categories: ["all"], extraSubresources: ["log"] }),
+  builtin("", "v1", "Pod", "pods", true, { shortNames: ["po"], status: true, categories: ["all"], extraSubresources: ["log", "eviction"] }),
   builtin("", "v1", "Event", "events", true, { shortNames: ["ev"] }),
   builtin("", "v1", "ServiceAccount", "serviceaccounts", true, { shortNames: ["sa"] }),
   builtin("", "v1", "Node", "nodes", false, { shortNames: ["no"], status: true }),

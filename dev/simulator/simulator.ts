@@ -15,6 +15,8 @@ import { Faults } from "./faults.js";
 import { Tokens } from "./identity.js";
 import { Kubelet } from "./kubelet.js";
 import { renderKubeconfig } from "./kubeconfig.js";
+import { DisruptionController } from "./disruption-controller.js";
+import { ImageRegistry } from "./images.js";
 import { IngressController } from "./ingress.js";
 import { Network } from "./network.js";
 import { WorkloadControllers } from "./workloads.js";
@@ -32,6 +34,8 @@ export interface SimulatorOptions {
   admin?: boolean;
   /** How often watches with allowWatchBookmarks=true get a BOOKMARK event (default 60000, about the real server's pace). */
   bookmarkIntervalMs?: number;
+  /** Images the registry has besides DEFAULT_IMAGES (patterns like "my/app:*"; "*" for any): others end in ImagePullBackOff. */
+  images?: string[];
   /** Where simulator diagnostics go (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -65,6 +69,8 @@ export interface Simulator {
   network: Network;
   /** The Ingress controller: every Ingress is served at ingress.address (127.0.0.1 and a random port). */
   ingress: IngressController;
+  /** The images pods can pull (add() more at run time). */
+  images: ImageRegistry;
   kubelet?: Kubelet;
   /** Turns RBAC enforcement on or off. */
   setRbac(on: boolean): void;
@@ -107,11 +113,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let rbac = options.rbac ?? false;
   let port = 0;
   const network = new Network(cluster, log);
+  const images = new ImageRegistry(options.images);
   const ingress = new IngressController(cluster, log);
   const kubelet =
     options.kubelet === false
       ? undefined
-      : new Kubelet({ cluster, network, tokens, dir: join(dir, "pods"), caCert: certs.caCert, apiServer: () => ({ host: "127.0.0.1", port }), log });
+      : new Kubelet({ cluster, network, tokens, images, dir: join(dir, "pods"), caCert: certs.caCert, apiServer: () => ({ host: "127.0.0.1", port }), log });
   const api = new ApiServer({
     cluster,
     tokens,
@@ -150,6 +157,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const workloads = new WorkloadControllers(cluster, log);
   workloads.start();
+  const disruption = new DisruptionController(cluster, log);
+  disruption.start();
   await network.start();
   await ingress.start();
   await kubelet?.start();
@@ -169,6 +178,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     tokens,
     network,
     ingress,
+    images,
     kubelet,
     setRbac: (on) => {
       rbac = on;
@@ -177,6 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     writeKubeconfig,
     stop: async () => {
       workloads.stop();
+      disruption.stop();
       await kubelet?.stop();
       await network.stop();
       await ingress.stop();

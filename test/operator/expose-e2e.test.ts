@@ -1,7 +1,9 @@
 // spec.expose end to end on the simulator, with the operator under deploy/rbac.yaml's grants: a
 // message reaches a real Socket.IO client through the simulator's Ingress controller (WebSocket
 // upgrade and long polling), through each node's LoadBalancer address and through a node port, with
-// the affinity document's URLs pointing there; HTTPRoutes pass the Gateway API CRD's schema.
+// the affinity document's URLs pointing there; HTTPRoutes pass the Gateway API CRD's schema. The
+// namespace enforces PodSecurity "restricted", so every push-node pod here passes it; an image that
+// does not exist shows in the status.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io } from "socket.io-client";
@@ -45,6 +47,8 @@ beforeAll(async () => {
   world = await startWorld({ rbac: true });
   await world.kubectl(["apply", "-f", join(ROOT, "deploy/serviceaccount.yaml"), "-f", join(ROOT, "deploy/rbac.yaml")]);
   await world.kubectl(["apply", "-f", fixture("gateway-httproute-crd.yaml")]);
+  // every push-node pod below must pass PodSecurity's restricted level, which the simulator enforces
+  await world.kubectl(["label", "namespace", "apps", "pod-security.kubernetes.io/enforce=restricted"]);
   const kc = world.sim.writeKubeconfig({ serviceAccount: { namespace: "herald-system", name: "herald-operator" } });
   operator = await startOperator(kc);
 }, 120_000);
@@ -77,14 +81,20 @@ describe("spec.expose on the simulator", () => {
     expect(got).toEqual(users.map(() => "to ix"));
     // Long polling first, then the upgrade, as a browser SDK connects by default.
     const l = await loginTicket(`http://localhost:${port}`, "gus");
-    const socket = io(l.node.url, { path: l.node.path, auth: { token: l.token }, reconnection: false, forceNew: true });
+    const socket = io(l.node.url, { path: l.node.path, auth: { token: l.token }, reconnection: false, forceNew: true, autoConnect: false });
+    const transports: string[] = [];
+    socket.io.on("open", () => {
+      transports.push(socket.io.engine.transport.name);
+      socket.io.engine.on("upgrade", (t: { name: string }) => transports.push(t.name));
+    });
     try {
       const message = new Promise<any>((resolve) => socket.on("message", resolve));
+      socket.connect();
       await new Promise<void>((resolve, reject) => (socket.once("connect", resolve), socket.once("connect_error", reject)));
-      expect(socket.io.engine.transport.name).toBe("polling");
       await publish(`http://${await clusterIp("ix-internal")}:8080`, { to: ["gus"], data: "polled" });
       expect((await message).data).toBe("polled");
-      await until(() => socket.io.engine.transport.name === "websocket", "the upgrade to WebSocket through the Ingress", 10_000);
+      await until(() => transports.length === 2, "the upgrade to WebSocket through the Ingress", 10_000);
+      expect(transports).toEqual(["polling", "websocket"]);
     } finally {
       socket.close();
     }
@@ -150,4 +160,15 @@ describe("spec.expose on the simulator", () => {
     await until(async () => (await getJson(["-n", "apps", "get", "httproutes"])).items.map((r: any) => r.metadata.name).join() === "gw,gw-0", "gw-1's route removed", 90_000, 250);
     await remove("gw");
   }, 240_000);
+
+  it("a push-node image that does not exist: ImagePullBackOff named in the Ready condition at once", async () => {
+    await world.kubectl(["apply", "-f", "-"], pushClusterYaml("typo", world.redis.url, "  image: ghcr.io/herald-push/herlad:0.1.0\n").replace("replicas: 3", "replicas: 1"));
+    const ready = await until(async () => {
+      const c = (await getJson(["-n", "apps", "get", "pushcluster", "typo"])).status?.conditions?.find((x: any) => x.type === "Ready");
+      return c?.message?.includes("ImagePullBackOff") ? c : null;
+    }, "ImagePullBackOff in the Ready condition", 60_000, 250);
+    expect(ready).toMatchObject({ status: "False", reason: "WaitingForPods" });
+    expect(ready.message).toContain('typo-0: ImagePullBackOff (Back-off pulling image "ghcr.io/herald-push/herlad:0.1.0")');
+    await remove("typo");
+  }, 120_000);
 });
