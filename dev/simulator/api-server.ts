@@ -283,6 +283,7 @@ export class ApiServer {
       fieldValidation: query.get("fieldValidation") ?? "Warn",
       fieldManager: query.get("fieldManager") ?? undefined,
       warnings,
+      schemaValidation: true,
     };
   }
 

@@ -13,6 +13,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, S
 import { Store } from "./store.js";
 import { admitPodSecurity, namespacePolicy } from "./pod-security.js";
 import { budgetStatus, evictionDecision, type BudgetStatus } from "./disruption.js";
+import { checkBuiltin } from "./builtin-schema.js";
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -20,6 +21,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** Warnings to send back (Warning headers). */
   warnings?: string[];
+  /** Check built-in kinds against the Kubernetes schema (requests over HTTP; the simulator's own controllers skip it). */
+  schemaValidation?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -220,7 +223,15 @@ export class Cluster {
       Object.assign(obj, pruned);
       causes.push(...validateSchema(t.schema, obj));
     } else if (t.kind === "CustomResourceDefinition") causes.push(...validateCrd(obj));
-    else causes.push(...admitBuiltin(t.kind, obj, old));
+    else {
+      if (opts.schemaValidation) {
+        // decoding first (a wrong JSON type is a 400), then the schema's required fields and enums among the causes
+        const found = checkBuiltin(apiVersionOf(t), t.kind, obj);
+        if (found.decodeError) throw errors.badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${found.decodeError}`);
+        causes.push(...found.causes);
+      }
+      causes.push(...admitBuiltin(t.kind, obj, old));
+    }
     if (causes.length > 0) throw errors.invalid(t.kind, t.group, obj.metadata.name ?? "", causes);
     if (!t.custom) for (const h of this.hooks) h.admit?.(t, obj, old);
   }

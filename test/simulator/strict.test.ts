@@ -1,10 +1,12 @@
 // What the simulator refuses as a real cluster would, each checked with kubectl 1.32: images the
 // registry does not have (ErrImagePull / ImagePullBackOff, InvalidImageName, ErrImageNeverPull),
-// PodSecurity admission from namespace labels, and the eviction API honouring PodDisruptionBudgets.
+// PodSecurity admission from namespace labels, the eviction API honouring PodDisruptionBudgets, and
+// built-in kinds checked against the Kubernetes schema (the kubernetes-models package).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../dev/simulator/index.js";
 import { parseImage, pull } from "../../dev/simulator/images.js";
 import { podSecurityViolations } from "../../dev/simulator/pod-security.js";
+import { checkBuiltin } from "../../dev/simulator/builtin-schema.js";
 import { kubectl, waitFor } from "./helpers.js";
 
 let sim: Simulator;
@@ -201,5 +203,34 @@ spec:
     expect(drained.code).not.toBe(0);
     expect(drained.stdout + drained.stderr).toContain("Cannot evict pod as it would violate the pod's disruption budget.");
     await ok(["uncordon", "sim-node"]);
+  });
+});
+
+describe("built-in kinds against the Kubernetes schema", () => {
+  it("refuses a value of the wrong type while decoding (400), as the real server does", async () => {
+    const r = await k(["apply", "-f", "-"], "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: typed}\nspec:\n  replicas: two\n  selector: {matchLabels: {app: t}}\n  template:\n    metadata: {labels: {app: t}}\n    spec: {containers: [{name: c, image: busybox}]}\n");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field .spec.replicas of type int32');
+    const q = await k(["apply", "-f", "-"], pod("greedy", "busybox").replace('command: [sleep, "300"]', 'command: [sleep, "300"]\n    resources: {limits: {cpu: lots}}'));
+    expect(q.stderr).toContain("quantities must match the regular expression");
+    expect((await k(["get", "deployment", "typed"])).stderr).toContain("not found");
+  });
+
+  it("lists missing required fields and unsupported enum values among the 422 causes", async () => {
+    const r = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: nameless}\nspec:\n  restartPolicy: Sometimes\n  containers: [{image: busybox, command: [sleep, '1']}]\n");
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('The Pod "nameless" is invalid:');
+    expect(r.stderr).toContain("spec.containers[0].name: Required value");
+    expect(r.stderr).toContain('spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"');
+    const svc = await k(["create", "service", "clusterip", "plain", "--tcp=80:8080", "--dry-run=client", "-o", "json"]);
+    const bad = { ...JSON.parse(svc.stdout), spec: { ...JSON.parse(svc.stdout).spec, type: "Nope" } };
+    const refused = await k(["apply", "-f", "-"], JSON.stringify(bad));
+    expect(refused.stderr).toContain('spec.type: Unsupported value: "Nope": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"');
+  });
+
+  it("knows the kinds the package ships and passes the rest through (pure)", () => {
+    expect(checkBuiltin("policy/v1", "PodDisruptionBudget", { metadata: { name: "p" }, spec: { maxUnavailable: 1 } })).toEqual({ causes: [] });
+    expect(checkBuiltin("v1", "Service", { metadata: { name: "s" }, spec: { ports: [{ port: "80" }] } }).decodeError).toBe("json: cannot unmarshal string into Go struct field .spec.ports[0].port of type int32");
+    expect(checkBuiltin("example.com/v1", "Nothing", { anything: true })).toEqual({ causes: [] });
   });
 });
