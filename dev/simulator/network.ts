@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cluster } from "./cluster.js";
 import { endpointSubsets } from "./endpoints.js";
+import { errors } from "./errors.js";
 import { deepEqual, type Obj } from "./objects.js";
 import type { StoreEvent } from "./store.js";
 
@@ -90,6 +91,13 @@ export class Network {
     const type = obj.spec.type;
     const external = type === "NodePort" || type === "LoadBalancer";
     const used = new Set(this.cluster.store.list("/services").flatMap((s) => (s.metadata.uid === obj.metadata.uid ? [] : (s.spec?.ports ?? []).map((p: Obj) => p.nodePort))));
+    (obj.spec.ports ?? []).forEach((p: Obj, i: number) => {
+      if (!external || p.nodePort === undefined || (old?.spec?.ports ?? []).some((o: Obj) => o.nodePort === p.nodePort)) return;
+      const field = `spec.ports[${i}].nodePort`;
+      if (!Number.isInteger(p.nodePort) || p.nodePort < 30000 || p.nodePort > 32767)
+        throw errors.invalid("Service", "", obj.metadata.name, [{ reason: "FieldValueInvalid", message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is 30000-32767`, field }]);
+      if (used.has(p.nodePort)) throw errors.invalid("Service", "", obj.metadata.name, [{ reason: "FieldValueInvalid", message: `Invalid value: ${p.nodePort}: provided port is already allocated`, field }]);
+    });
     for (const p of obj.spec.ports ?? []) {
       if (!external) continue;
       p.nodePort ??= (old?.spec?.ports ?? []).find((o: Obj) => o.port === p.port && (o.protocol ?? "TCP") === (p.protocol ?? "TCP"))?.nodePort;
