@@ -28,7 +28,7 @@ let setup: Setup;
  * Logins leave from LOGIN_SOURCES addresses (127.1.0.1 …), each with its own keep-alive connections, as
  * users behind many addresses would: a node's per-address login limit (hardening) then holds at its default.
  */
-export const LOGIN_SOURCES = 64;
+export const LOGIN_SOURCES = 250;
 const loginAgents: Agent[] = [];
 let nextLoginAgent = 0;
 const loginAgent = () => loginAgents[nextLoginAgent++ % loginAgents.length]!;

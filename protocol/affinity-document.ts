@@ -30,5 +30,18 @@ export function parseAffinityDocument(text: string): AffinityDocument {
   }
   const parsed = affinityDocument.safeParse(json);
   if (!parsed.success) throw new Error(`affinity document is invalid: ${z.prettifyError(parsed.error)}`);
+  keepProtoPin(json, parsed.data.pins);
   return parsed.data;
+}
+
+/**
+ * zod's record drops an own "__proto__" key, but it is a user id like any other: a pin for it is kept
+ * (as an own property, read with Object.hasOwn by assign()), when it names a node as every pin must.
+ */
+function keepProtoPin(json: unknown, pins: Record<string, string>): void {
+  const raw = (json as { pins?: unknown }).pins;
+  if (typeof raw !== "object" || raw === null || !Object.hasOwn(raw, "__proto__")) return;
+  const node = (raw as Record<string, unknown>)["__proto__"];
+  if (typeof node !== "string" || node === "") throw new Error('affinity document is invalid: pins["__proto__"] must be a node id');
+  Object.defineProperty(pins, "__proto__", { value: node, enumerable: true, writable: true, configurable: true });
 }

@@ -2,6 +2,6 @@
 export { createPublisher, type HeraldPublisher, type PublisherOptions } from "./publisher-library.js";
 export { PublishError, type PublishRequest, type PublishResult } from "./publisher.js";
 export { StoreUnavailableError } from "./publish/store-unavailable.js";
-export type { Pushed } from "./channel/channel-server.js";
+export type { Pushed } from "./delivery/channel-server.js";
 export type { AffinityDocument, AffinityNode } from "../protocol/affinity-document.js";
 export { assign } from "../protocol/assign.js";

@@ -1,6 +1,7 @@
 // Wires one push node: stores, bus, registry, affinity, Socket.IO channel and HTTP routes.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { Server } from "socket.io";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import type { Logger } from "pino";
@@ -8,12 +9,13 @@ import type { Config } from "./config.js";
 import { createMetrics } from "./metrics.js";
 import { createRedis, type RedisClient } from "../common/redis.js";
 import { keys } from "../protocol/keys.js";
-import { MemoryUserStore } from "./store/memory-user-store.js";
-import { RedisUserStore } from "./store/redis-user-store.js";
-import type { UserStore } from "./store/user-store.js";
-import { MemoryNodeBus, type NodeBus } from "./bus/node-bus.js";
-import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { MemoryNodeRegistry, RedisNodeRegistry, type NodeRegistry } from "./cluster/registry.js";
+import { MemoryUserStore } from "./adapters/memory/user-store.js";
+import { RedisUserStore } from "./adapters/redis/user-store.js";
+import type { NodeBus, NodeRegistry, UserStore } from "./ports.js";
+import { MemoryNodeBus } from "./adapters/memory/node-bus.js";
+import { RedisNodeBus } from "./adapters/redis/node-bus.js";
+import { MemoryNodeRegistry } from "./adapters/memory/node-registry.js";
+import { RedisNodeRegistry } from "./adapters/redis/node-registry.js";
 import type { NodeInfo } from "../protocol/nodes.js";
 import { newIncarnation } from "./cluster/incarnation.js";
 import { AutoAffinitySource, ConfigMapAffinitySource, FileAffinitySource, type AffinitySource } from "./affinity/source.js";
@@ -22,8 +24,11 @@ import { reactToAffinity, readiness as readinessOf, type NodeState } from "./clu
 import { TokenIssuer } from "./auth/token.js";
 import { createVerifier } from "./auth/login.js";
 import { Publisher } from "./publisher.js";
-import { ChannelServer } from "./channel/channel-server.js";
+import { ChannelServer } from "./delivery/channel-server.js";
 import { createRoutes } from "./http/routes.js";
+import { LoginService } from "./login/login-service.js";
+import { PublishService } from "./publish/publish-service.js";
+import { RequestLimits } from "./limits/request-limits.js";
 import { RateSampler, clusterStatus } from "./cluster/status.js";
 import { originAllowed } from "./http/origins.js";
 
@@ -148,7 +153,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     limits: config.limits,
     idempotencyWindowMs: config.idempotencyWindowMs,
   });
-  const stopBus = await bus.consume(config.nodeId, (envelopes) => channel.deliver(envelopes));
+  const stopBus = await bus.consume(config.nodeId, channel);
 
   const readiness = () =>
     readinessOf({
@@ -160,19 +165,15 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       accepting: !shuttingDown,
     });
 
+  const limits = new RequestLimits(config.rates, metrics);
   const routes = createRoutes({
     config,
     log,
     metrics,
-    verify: createVerifier(config.auth),
-    tokens,
-    publisher,
-    affinity: () => affinity.current(),
-    liveNodeIds: () => membership.liveNodeIds(),
+    login: new LoginService({ verify: createVerifier(config.auth), tokens, affinity, membership, inbox: store, limits, accepting: () => !shuttingDown, metrics, log }),
+    publish: new PublishService({ publisher, limits, maxBatch: config.limits.maxBatch, metrics, log }),
     readiness,
-    accepting: () => !shuttingDown,
     disconnectUsers,
-    inboxHead: (user) => store.head(user),
     status: () => clusterStatus(config.nodeId, membership.nodes(), affinity.current(), Date.now(), config.nodeTtlMs),
   });
   http.on("request", (req, res) => {
@@ -218,8 +219,9 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
       const spreadMs = Math.min(RELOGIN_SPREAD_MS, Math.floor(config.shutdownGraceMs / 2));
       const asked = channel.relogin("shutdown", undefined, spreadMs);
       log.info({ sockets: asked, graceMs: config.shutdownGraceMs, spreadMs }, "shutting down: asked clients to log in again");
-      const deadline = Date.now() + config.shutdownGraceMs;
-      while (channel.socketCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const graceOver = new AbortController();
+      await Promise.race([channel.noSockets(), delay(config.shutdownGraceMs, undefined, { signal: graceOver.signal }).catch(() => undefined)]);
+      graceOver.abort();
       affinity.stop();
       // local only: with the cluster adapter, io.disconnectSockets() would close every node's sockets
       io.local.disconnectSockets(true);

@@ -2,10 +2,10 @@
 // POST /v1/publish does, without an HTTP hop. `import { createPublisher } from "herald"`.
 import type { RedisOptions } from "ioredis";
 import { pino } from "pino";
-import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { RedisNodeRegistry } from "./cluster/registry.js";
+import { RedisNodeBus } from "./adapters/redis/node-bus.js";
+import { RedisNodeRegistry } from "./adapters/redis/node-registry.js";
 import { createRedis } from "../common/redis.js";
-import { RedisUserStore } from "./store/redis-user-store.js";
+import { RedisUserStore } from "./adapters/redis/user-store.js";
 import { Publisher, type PublishRequest, type PublishResult } from "./publisher.js";
 import { StoreUnavailableError } from "./publish/store-unavailable.js";
 

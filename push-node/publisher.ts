@@ -3,8 +3,8 @@
 // only to them. Used by POST /v1/publish and by the publisher library that business servers embed.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Envelope, NodeBus } from "./bus/node-bus.js";
-import type { Dedupe, StoredMessage, UserStore } from "./store/user-store.js";
+import type { Envelope, NodeBus } from "./ports.js";
+import type { Dedupe, StoredMessage, UserStore } from "./ports.js";
 import { messageDigest } from "./publish/canonical-json.js";
 import { StoreUnavailableError } from "./publish/store-unavailable.js";
 import { presenceIsCurrent } from "./cluster/incarnation.js";
@@ -106,6 +106,7 @@ export class Publisher {
       const known = this.deps.knownNodes();
       const byNode = new Map<string, Envelope>();
       appended.forEach((a, i) => {
+        if (a.sent) return;
         for (const [node, incarnation] of Object.entries(a.nodes)) {
           if (!presenceIsCurrent(incarnation, known.get(node))) continue;
           let env = byNode.get(node);
@@ -113,7 +114,7 @@ export class Publisher {
           env.to.push({ user: req.to[i]!, epoch: a.epoch, offset: a.offset, prev: a.prev });
         }
       });
-      await stored(Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env]))));
+      if (byNode.size) await stored(Promise.all([...byNode].map(([node, env]) => this.deps.bus.send(node, [env]))));
       return { id, duplicate };
     } catch (err) {
       if (err instanceof StoreFailure) throw new StoreUnavailableError(id, key ?? id, err.cause);

@@ -44,8 +44,18 @@ describe("layout rules", () => {
     expect(edges.filter((e) => inside(e.from, "operator") && inside(e.to, "push-node"))).toEqual([]);
   });
 
-  it("delivery (push-node/channel/) never imports the HTTP routes or the affinity sources", () => {
-    expect(edges.filter((e) => inside(e.from, "push-node/channel") && (inside(e.to, "push-node/http") || inside(e.to, "push-node/affinity")))).toEqual([]);
+  it("delivery (push-node/delivery/) never imports the HTTP routes or the affinity sources", () => {
+    expect(edges.filter((e) => inside(e.from, "push-node/delivery") && (inside(e.to, "push-node/http") || inside(e.to, "push-node/affinity")))).toEqual([]);
+  });
+
+  it("services take the ports (push-node/ports.ts); only node.ts and the publisher library pick the adapters", () => {
+    const picks = new Set(["push-node/node.ts", "push-node/publisher-library.ts"]);
+    expect(edges.filter((e) => inside(e.to, "push-node/adapters") && !inside(e.from, "push-node/adapters") && !picks.has(e.from))).toEqual([]);
+  });
+
+  it("adapters take only the ports, protocol/ and common/", () => {
+    const allowed = (to: string) => inside(to, "push-node/adapters") || to === "push-node/ports.js" || inside(to, "protocol") || inside(to, "common");
+    expect(edges.filter((e) => inside(e.from, "push-node/adapters") && !allowed(e.to))).toEqual([]);
   });
 
   it("protocol/ imports nothing of ours; common/ only protocol/", () => {

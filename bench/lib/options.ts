@@ -29,7 +29,20 @@ export interface Options {
   connectConcurrency: number;
   /** Herald clients connect with a deviceId and ack every message. */
   acks: boolean;
+  /** --limits-off: Herald with the hardening limits off (what their defaults cost); printed as settings. */
+  heraldEnv?: Record<string, string>;
 }
+
+/** Every limit of the hardening work turned off (or to its widest), for --limits-off. */
+export const LIMITS_OFF: Record<string, string> = {
+  HERALD_MAX_SOCKET_BUFFER_BYTES: String(1024 * 1024 * 1024),
+  HERALD_MAX_SOCKETS_PER_USER: "0",
+  HERALD_MAX_INBOUND_PER_SECOND: "0",
+  HERALD_MAX_DATA_DEPTH: "1000",
+  HERALD_LOGIN_PER_IP_PER_MINUTE: "0",
+  HERALD_LOGIN_PER_USER_PER_MINUTE: "0",
+  HERALD_PUBLISH_PER_KEY_PER_MINUTE: "0",
+};
 
 export const USAGE = `usage: npm run bench -- <scenario> [options]
 scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its network namespace)
@@ -50,7 +63,8 @@ scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its netw
   --burst N           connections: N connections opened at once in a network namespace (0 = none) [15000]
   --backlog N         listen backlog for both systems (HERALD_LISTEN_BACKLOG)   [Herald's default; plain 4096]
   --concurrency N     logins+handshakes in flight while connecting              [100]
-  --acks              Herald clients connect with a deviceId and ack every message (what acks cost)`;
+  --acks              Herald clients connect with a deviceId and ack every message (what acks cost)
+  --limits-off        Herald with the hardening limits off (what their defaults cost)`;
 
 export class UsageError extends Error {}
 
@@ -77,6 +91,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
       backlog: { type: "string" },
       concurrency: { type: "string" },
       acks: { type: "boolean" },
+      "limits-off": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -115,5 +130,6 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
     backlog: values.backlog === undefined ? undefined : num("backlog", values.backlog, 0, 1),
     connectConcurrency: num("concurrency", values.concurrency, quick ? 50 : 100, 1),
     acks: !!values.acks,
+    heraldEnv: values["limits-off"] ? LIMITS_OFF : undefined,
   };
 }

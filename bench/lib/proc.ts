@@ -3,7 +3,6 @@ import { execFileSync, fork, spawn, type ChildProcess, type ForkOptions } from "
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 
 /** Clock ticks per second of /proc/<pid>/stat times (CLK_TCK). */
 export const TICKS_PER_SECOND = (() => {
@@ -38,34 +37,6 @@ export function rssBytes(pid: number): number {
 
 export function sampleCpu(pids: number[]): Map<number, number> {
   return new Map(pids.map((p) => [p, cpuTicks(p)]));
-}
-
-/** A TCP port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a truthy value; fails after timeoutMs. */
-export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,11 +6,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { Redis } from "ioredis";
-import { freePort, removeDir, spawnTracked, stopProcess, tempDir, until } from "./proc.js";
+import { freePort, until } from "./ports.js";
+import { removeDir, spawnTracked, stopProcess, tempDir } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
 
 import type { SystemName } from "./names.js";
 export { LABEL, SYSTEMS, type SystemName } from "./names.js";
+
+/** How long a system under test may take to start (a loaded machine is slow). */
+const START_TIMEOUT_MS = 30_000;
 
 export const TICKET_SECRET = "bench-ticket-secret-0123456789abcdef0123456789";
 export const TOKEN_SECRET = "bench-token-secret-0123456789abcdef01234567890";
@@ -43,7 +47,7 @@ export async function startRedis(dir: string): Promise<RedisProc> {
     } finally {
       c.disconnect();
     }
-  }, `redis-server on ${port}`);
+  }, `redis-server on ${port}`, START_TIMEOUT_MS, 50);
   return { name: "redis", pid: proc.pid!, proc, url: `redis://127.0.0.1:${port}` };
 }
 
@@ -65,6 +69,9 @@ export interface ClusterOptions {
   heraldEnv?: Record<string, string>;
 }
 
+/** BENCH_NODE_ARGS: extra node flags for the server processes of both systems (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+const nodeArgs = () => process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
 export async function startCluster(system: SystemName, o: ClusterOptions): Promise<Cluster> {
   if (system === "herald" && !existsSync(join(o.heraldDir, "dist/cli.js"))) throw new Error(`${o.heraldDir} is not a built Herald checkout: run \`npm ci && npm run build\` there`);
   const dir = tempDir(`herald-bench-${system}-`);
@@ -85,14 +92,14 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings["listen backlog"] = backlog;
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `node-${i}.log`), "a");
-        const proc = spawnTracked(process.execPath, [join(BENCH_DIST, "plain/node.js")], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), join(BENCH_DIST, "plain/node.js")], {
           env: { PATH: process.env.PATH ?? "", PORT: String(ports[i]), REDIS_URL: redis.url, PLAIN_NODES: urls.join(","), PLAIN_BACKLOG: backlog },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
         closeSync(log);
         nodes.push({ name: `node-${i + 1}`, pid: proc.pid!, proc, url: urls[i]! });
       }
-      for (const n of nodes) await until(async () => (await fetch(`${n.url}/healthz`)).ok, `plain ${n.name}`);
+      for (const n of nodes) await until(async () => (await fetch(`${n.url}/healthz`)).ok, `plain ${n.name}`, START_TIMEOUT_MS, 50);
     } else {
       const entry = join(o.heraldDir, "bin/herald.js");
       const common: Record<string, string> = {
@@ -102,9 +109,6 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
         HERALD_TOKEN_SECRET: TOKEN_SECRET,
         HERALD_PUBLISH_KEYS: PUBLISH_KEY,
         HOST: "127.0.0.1",
-        // the load generator logs thousands of users in from a few loopback addresses: the per-address
-        // login limit (600 a minute by default, docs/security.md) would measure itself, not Herald
-        HERALD_LOGIN_PER_IP_PER_MINUTE: "0",
         ...(o.backlog !== undefined ? { HERALD_LISTEN_BACKLOG: String(o.backlog) } : {}),
         ...o.heraldEnv,
       };
@@ -114,8 +118,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
       settings.HERALD_PUBLIC_URL = "http://127.0.0.1:<port>";
       for (let i = 0; i < o.k; i++) {
         const log = openSync(join(dir, `push-${i + 1}.log`), "a");
-        // BENCH_NODE_ARGS: extra node flags for the push nodes only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-        const proc = spawnTracked(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), entry, "push-node"], {
+        const proc = spawnTracked(process.execPath, [...nodeArgs(), entry, "push-node"], {
           env: { PATH: process.env.PATH ?? "", ...common, PORT: String(ports[i]), HERALD_NODE_ID: `push-${i + 1}`, HERALD_PUBLIC_URL: urls[i]! },
           stdio: ["ignore", log, log], // the log goes straight to the file, not through the bench
         });
@@ -126,7 +129,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
         await until(async () => {
           if (n.proc.exitCode !== null) throw new Error(`${n.name} exited (${n.proc.exitCode})`);
           return (await fetch(`${n.url}/readyz`)).status === 200;
-        }, `Herald ${n.name} ready`);
+        }, `Herald ${n.name} ready`, START_TIMEOUT_MS, 50);
       }
       await untilEveryNodeAssignsToAll(urls);
     }

@@ -23,7 +23,7 @@ export async function abuse(o: Options): Promise<ScenarioResult> {
   const bound = `bound: node RSS growth ≤ ${SOCKET_BUFFER_LIMIT / 2 ** 20} MiB per stalled socket × ${slowSockets} + ${SLACK_BYTES / 2 ** 20} MiB = ${boundMb.toFixed(0)} MiB`;
   log(bound);
   const runs = await repeat(o, async (system) => {
-    const s = await Session.start(system, { k: 1, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: 1, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     try {
       settingsOf(settings, system, s.cluster.settings);
       await s.connect(0, o.clients, o.connectConcurrency);

@@ -18,7 +18,7 @@ export async function burst(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
   const failures: string[] = [];
   const runs = await repeat(o, async (system, run) => {
-    const s = await Session.start(system, { k: 1, workers: Math.max(o.workers, 4, Math.ceil(n / 4500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: 1, workers: Math.max(o.workers, 4, Math.ceil(n / 4500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     try {
       settingsOf(settings, system, s.cluster.settings);
       const l = await s.connect(0, n, o.connectConcurrency, "login");

@@ -18,7 +18,7 @@ export async function connections(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
   const notes = [`one node: ${n1} then ${n2} idle connections (login + handshake, ${o.connectConcurrency} in flight); RSS of the node process measured ${settleMs / 1000} s after each step`];
   const runs = await repeat(o, async (system) => {
-    const s = await Session.start(system, { k: 1, workers: Math.max(o.workers, Math.ceil(n2 / PER_WORKER)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: 1, workers: Math.max(o.workers, Math.ceil(n2 / PER_WORKER)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     try {
       settingsOf(settings, system, s.cluster.settings);
       await sleep(settleMs);
@@ -58,7 +58,7 @@ export async function connections(o: Options): Promise<ScenarioResult> {
     const rate = o.quick ? 300 : 5000;
     notes.push(`big: ${users} users across ${k} nodes, then one message to each user (one HTTP POST each, ${rate} msg/s)`);
     const big = await repeat(o, async (system) => {
-      const s = await Session.start(system, { k, workers: Math.max(8, Math.ceil(users / 12_500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+      const s = await Session.start(system, { k, workers: Math.max(8, Math.ceil(users / 12_500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
       try {
         const c = await s.connect(0, users, o.connectConcurrency * 2);
         log(`  ${c.ok} of ${users} connected in ${(c.ms / 1000).toFixed(1)} s${c.failed ? `; failures ${JSON.stringify(c.codes)}` : ""}`);

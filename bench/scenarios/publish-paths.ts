@@ -15,7 +15,7 @@ export const PATHS: { path: Path; label: string; concurrency: number; quick: num
 export async function publishPaths(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
   const runs = await repeat(o, async (system) => {
-    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     let m: Record<string, number> = {};
     try {
       settingsOf(settings, system, s.cluster.settings);

@@ -19,7 +19,7 @@ export async function scaleOut(o: Options): Promise<ScenarioResult> {
   const runs = await repeat(o, async (system) => {
     let m: Record<string, number> = {};
     for (const k of ks) {
-      const s = await Session.start(system, { k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+      const s = await Session.start(system, { k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
       try {
         settingsOf(settings, system, s.cluster.settings);
         if (k === ks.at(-1)) {

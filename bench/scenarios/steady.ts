@@ -6,7 +6,7 @@ import { log, repeat, settingsOf, trafficRows, type ScenarioResult } from "./com
 export async function steady(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
   const runs = await repeat(o, async (system) => {
-    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     try {
       settingsOf(settings, system, s.cluster.settings);
       log(`  started ${o.k} nodes, connecting ${o.clients} clients`);

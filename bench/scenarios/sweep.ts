@@ -11,7 +11,7 @@ export async function sweep(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
   const probe = o.quick ? { warmupMs: 300, durationMs: 1000, drainMs: 1000 } : { warmupMs: 1000, durationMs: 3000, drainMs: 2000 };
   const runs = await repeat(o, async (system) => {
-    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks });
+    const s = await Session.start(system, { k: o.k, workers: o.workers, heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
     try {
       settingsOf(settings, system, s.cluster.settings);
       const c = await s.connect(0, o.clients, o.connectConcurrency);

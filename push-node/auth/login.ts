@@ -1,6 +1,7 @@
 // Login, first half: verify what a login request carries and say who the user is.
 // Three ways: a ticket (a JWT the business backend signed), a webhook to the business backend, or dev.
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { checkHs256Ticket } from "./hs256-ticket.js";
 import type { Config } from "../config.js";
 import { userId } from "../publisher.js";
 
@@ -45,21 +46,37 @@ export function createVerifier(auth: Config["auth"], now: () => number = () => D
       };
     case "ticket": {
       const { secret, jwksUrl, issuer, audience, maxLifetimeSeconds, clockSkewSeconds } = auth.ticket;
-      const key: Uint8Array | JWTVerifyGetKey = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : new TextEncoder().encode(secret!);
-      const algorithms = jwksUrl ? ["RS256", "ES256"] : ["HS256"];
+      const rules = { issuer, audience, clockToleranceSeconds: clockSkewSeconds };
+      const lifetime = { maxLifetimeSeconds, clockSkewSeconds };
+      const refused = (problem: string) => new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${problem}`);
+      const needsTicket = () => new LoginError(400, "INVALID_LOGIN", 'ticket login needs {"ticket": "<JWT from your backend>"}');
+      if (!jwksUrl) {
+        // a shared secret: checked with node:crypto (auth/hs256-ticket.ts), synchronously
+        const key = Buffer.from(secret!, "utf8");
+        return async (body) => {
+          if (typeof body.ticket !== "string" || !body.ticket) throw needsTicket();
+          const t = now();
+          const checked = checkHs256Ticket(body.ticket, key, rules, t);
+          if (!checked.ok) throw refused(checked.reason);
+          const problem = ticketLifetimeProblem(checked.claims, t, lifetime);
+          if (problem) throw refused(problem);
+          return checkedUser(checked.claims.sub, "the ticket's sub");
+        };
+      }
+      const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(jwksUrl));
       return async (body) => {
-        if (typeof body.ticket !== "string" || !body.ticket) throw new LoginError(400, "INVALID_LOGIN", 'ticket login needs {"ticket": "<JWT from your backend>"}');
+        if (typeof body.ticket !== "string" || !body.ticket) throw needsTicket();
         let sub: unknown;
         try {
-          const { payload } = await jwtVerify(body.ticket, key as Uint8Array, { algorithms, issuer, audience, clockTolerance: clockSkewSeconds, requiredClaims: ["exp"] });
-          const problem = ticketLifetimeProblem(payload, now(), { maxLifetimeSeconds, clockSkewSeconds });
-          if (problem) throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${problem}`);
+          const { payload } = await jwtVerify(body.ticket, keys, { algorithms: ["RS256", "ES256"], issuer, audience, clockTolerance: clockSkewSeconds, requiredClaims: ["exp"] });
+          const problem = ticketLifetimeProblem(payload, now(), lifetime);
+          if (problem) throw refused(problem);
           sub = payload.sub;
         } catch (err) {
           if (err instanceof LoginError) throw err;
           const code = (err as { code?: string }).code;
           if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC") throw new LoginError(502, "LOGIN_BACKEND_UNAVAILABLE", "could not fetch the ticket keys (JWKS)");
-          throw new LoginError(401, "LOGIN_REFUSED", `ticket refused: ${(err as Error).message}`);
+          throw refused((err as Error).message);
         }
         return checkedUser(sub, "the ticket's sub");
       };

@@ -2,7 +2,8 @@
 // HS256, signed and checked with node:crypto directly: every handshake checks one, and this is several
 // times cheaper than a general JWT library's async path. The format is plain JWT (header
 // {"alg":"HS256","typ":"JWT"}; the claims as payload with the user as `sub`, plus iss, aud, iat, exp),
-// so any JWT library can read it. jose stays for business tickets and JWKS (auth/login.ts).
+// so any JWT library can read it. Tickets signed with a shared secret are checked the same way
+// (auth/hs256-ticket.ts); jose stays for tickets verified through a JWKS (auth/login.ts).
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 const ISSUER = "herald";

@@ -2,7 +2,7 @@
 // other nodes that login (who is alive) and publishing (which incarnation each node runs) read.
 import type { NodeInfo } from "../../protocol/nodes.js";
 import { liveNodes } from "../../protocol/nodes.js";
-import type { NodeRegistry } from "./registry.js";
+import type { Membership as MembershipView, NodeRegistry } from "../ports.js";
 
 export interface MembershipOptions {
   registry: NodeRegistry;
@@ -20,7 +20,7 @@ export interface MembershipOptions {
   onError: (err: Error) => void;
 }
 
-export class Membership {
+export class Membership implements MembershipView {
   private all: NodeInfo[] = [];
   private known = new Map<string, string>();
   private live = new Set<string>();

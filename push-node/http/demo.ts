@@ -2,7 +2,7 @@
 // (dist/browser, made by `npm run build`). Served at / when HERALD_DEMO_PAGE is on (the embedded default).
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { HttpError } from "./json.js";
+import { Refusal } from "../refusal.js";
 
 const PACKAGE_ROOT = new URL("../../../", import.meta.url); // dist/push-node/http/ → the package root
 
@@ -23,7 +23,7 @@ export function demoRoutes(): Record<string, Record<string, (req: IncomingMessag
           try {
             body = await readFile(file);
           } catch {
-            throw new HttpError(404, "NOT_FOUND", `${path} is missing from this installation (run npm run build)`);
+            throw new Refusal(404, "NOT_FOUND", `${path} is missing from this installation (run npm run build)`);
           }
           res.writeHead(200, { "content-type": type, "content-length": body.length, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
           res.end(body);

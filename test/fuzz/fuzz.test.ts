@@ -202,7 +202,7 @@ describe("fuzz: Socket.IO", () => {
       fc.asyncProperty(auth, async (a0) => {
         // a token drawn as {c: claims} is signed here with the node's own secret
         const a = a0 && typeof a0 === "object" && !Array.isArray(a0) && "token" in a0 && typeof a0.token === "object" && a0.token !== null && "c" in a0.token
-          ? { ...a0, token: await new SignJWT(a0.token.c as Record<string, unknown>).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET)).catch(() => "unsignable") }
+          ? { ...a0, token: await (async () => new SignJWT(a0.token.c as Record<string, unknown>).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET)))().catch(() => "unsignable") } // junk claims (not an object) throw at once
           : a0;
         const answer = await raw.send(a === undefined ? "40" : `40${JSON.stringify(a)}`, handshakeAnswer);
         if (answer === null) return; // the server closed the connection (a packet it could not decode)

@@ -13,6 +13,8 @@ import type { AddressInfo } from "node:net";
 import { ROOT } from "../helpers/push-node.js";
 import { launchChromium } from "../helpers/browser.js";
 import { freePort, until } from "../helpers/ports.js";
+import { startRedis } from "../helpers/redis.js";
+import { Redis } from "ioredis";
 
 const run = promisify(execFile);
 const SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "README.md", "cli.ts", "cli", "bin", "crds", "demo", "protocol", "common", "push-node", "operator", "client", "dev"];
@@ -65,6 +67,30 @@ describe("the packages", () => {
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
     expect(files.filter((f) => f.startsWith("package/test/") || f.startsWith("package/dist/dev/") || f.startsWith("package/dist/bench/"))).toEqual([]);
     expect(files).toContain("package/dist/protocol/positions.js");
+    for (const script of ["append", "attach", "detach", "ack"]) expect(files).toContain(`package/dist/push-node/adapters/redis/lua/${script}.lua`); // copied by the build
+  });
+
+  it("installed: the publisher library (herald's main entry) appends through its Lua scripts on a real redis-server", { timeout: 60_000 }, async () => {
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    writeFileSync(
+      join(app, "publish.mjs"),
+      `import { createPublisher } from "herald";
+const publisher = await createPublisher({ redisUrl: ${JSON.stringify(redis.url)} });
+const r = await publisher.publish({ to: ["packed"], data: { via: "library" } });
+console.log(JSON.stringify(r));
+await publisher.close();
+`,
+    );
+    const { stdout } = await run(process.execPath, ["publish.mjs"], { cwd: app });
+    const result = JSON.parse(stdout.trim().split("\n").pop()!);
+    expect(result).toMatchObject({ duplicate: false, id: expect.any(String) });
+    const client = new Redis(redis.port, "127.0.0.1");
+    try {
+      expect(await client.xlen("herald:{u:packed}:inbox")).toBe(1);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it("the SDK tarball: ESM, types, a browser build, and only socket.io-client at run time", async () => {

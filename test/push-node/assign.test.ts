@@ -69,6 +69,12 @@ describe("affinity document", () => {
   });
 
   it("rejects bad documents with a message that says what is wrong", () => {
+    // a user literally named "__proto__" keeps its pin (zod alone would drop the key)
+    const proto = parseAffinityDocument('{"version": 1, "nodes": [{"id": "push-0", "url": "http://a"}, {"id": "push-1", "url": "http://b"}], "pins": {"__proto__": "push-1", "bob": "push-0"}}');
+    expect(Object.keys(proto.pins).sort()).toEqual(["__proto__", "bob"]);
+    expect(assign("__proto__", proto, new Set(["push-0", "push-1"]))?.id).toBe("push-1");
+    expect(Object.getPrototypeOf(proto.pins)).toBe(Object.prototype);
+    expect(() => parseAffinityDocument('{"version": 1, "nodes": [], "pins": {"__proto__": 5}}')).toThrow(/__proto__/);
     expect(() => parseAffinityDocument("{")).toThrow(/not JSON/);
     expect(() => parseAffinityDocument(JSON.stringify({ version: -1, nodes: [] }))).toThrow(/version/);
     expect(() => parseAffinityDocument(JSON.stringify({ version: 1, nodes: [{ id: "a", url: "ftp://x" }] }))).toThrow(/url/);

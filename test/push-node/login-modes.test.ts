@@ -44,7 +44,8 @@ async function node(env: Record<string, string>) {
 
 describe("webhook login", () => {
   it("forwards the body to the business backend and logs in the user it names", async () => {
-    const n = await node({ HERALD_AUTH_MODE: "webhook", HERALD_WEBHOOK_URL: `${backendUrl}/login`, HERALD_WEBHOOK_TIMEOUT_MS: "300" });
+    // a timeout a loaded machine cannot trip (the short one is for the next test's slow backend)
+    const n = await node({ HERALD_AUTH_MODE: "webhook", HERALD_WEBHOOK_URL: `${backendUrl}/login`, HERALD_WEBHOOK_TIMEOUT_MS: "10000" });
     const ok = await postJson(`${n.url}/v1/login`, { user: "wendy", password: "right" }, { authorization: "Bearer app-session" });
     expect(ok.status).toBe(200);
     expect(ok.body.userId).toBe("wendy");

@@ -1,12 +1,14 @@
-// The Redis node bus on a real redis-server: what concurrent publishes send to a node in one tick becomes one
-// stream entry, read back in order; a failed write rejects every sender of that entry.
+// The NodeBus contract on both homes (in-memory, and Redis on a real redis-server); then the Redis bus's own
+// promises: what concurrent publishes send to a node in one tick becomes one stream entry, read back in
+// order; a failed write rejects every sender of that entry.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { until } from "../helpers/ports.js";
-import { RedisNodeBus } from "../../push-node/bus/redis-node-bus.js";
-import type { Envelope } from "../../push-node/bus/node-bus.js";
+import { MemoryNodeBus } from "../../push-node/adapters/memory/node-bus.js";
+import { RedisNodeBus } from "../../push-node/adapters/redis/node-bus.js";
+import type { Envelope, NodeBus } from "../../push-node/ports.js";
 
 let redis: RedisServer;
 let client: Redis;
@@ -22,11 +24,38 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+const homes: [string, (prefix: string) => NodeBus][] = [
+  ["MemoryNodeBus", () => new MemoryNodeBus()],
+  ["RedisNodeBus", (prefix) => new RedisNodeBus(client, prefix, log)],
+];
+
+describe.each(homes)("NodeBus contract: %s", (name, make) => {
+  it("a node's sink gets what is sent to that node, in order, and nothing sent to others; nothing once stopped", async () => {
+    const bus = make(`c-${name}`);
+    const got: Envelope[] = [];
+    const other: Envelope[] = [];
+    const stop = await bus.consume("a", { deliver: (envs) => got.push(...envs) });
+    const stopOther = await bus.consume("b", { deliver: (envs) => other.push(...envs) });
+    await bus.send("a", [env(1), env(2)]);
+    await bus.send("a", [env(3)]);
+    await bus.send("b", [env(9)]);
+    await until(() => got.length === 3 && other.length === 1, "the envelopes read");
+    expect(got.map((e) => e.message.data)).toEqual([1, 2, 3]);
+    expect(other.map((e) => e.message.data)).toEqual([9]);
+    await stop();
+    await bus.send("a", [env(4)]);
+    await bus.send("b", [env(10)]);
+    await until(() => other.length === 2, "the other node's next envelope");
+    expect(got.map((e) => e.message.data)).toEqual([1, 2, 3]);
+    await stopOther();
+  });
+});
+
 describe("RedisNodeBus", () => {
   it("writes what one tick sends to a node as one entry, and the node reads every envelope in order", async () => {
     const bus = new RedisNodeBus(client, "t1", log);
     const got: Envelope[] = [];
-    const stop = await bus.consume("a", (envs) => got.push(...envs));
+    const stop = await bus.consume("a", { deliver: (envs) => got.push(...envs) });
     await Promise.all([bus.send("a", [env(1)]), bus.send("b", [env(2)]), bus.send("a", [env(3), env(4)]), bus.send("a", [env(5)])]);
     expect(await client.xlen("t1:{n:a}:bus")).toBe(1);
     expect(await client.xlen("t1:{n:b}:bus")).toBe(1);

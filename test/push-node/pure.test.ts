@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { giveUp, newOrder, offer } from "../../push-node/channel/live-order.js";
-import { resumeFrom } from "../../push-node/channel/resume.js";
+import { giveUp, newOrder, offer } from "../../push-node/delivery/live-order.js";
+import { resumeFrom } from "../../push-node/delivery/resume.js";
 import { newIncarnation, presenceIsCurrent } from "../../push-node/cluster/incarnation.js";
 import { compareOffsets } from "../../protocol/positions.js";
 import { ConfigError, loadConfig } from "../../push-node/config.js";

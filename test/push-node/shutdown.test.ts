@@ -24,11 +24,30 @@ describe("shutdown", () => {
           }),
         ),
     );
+    const stopAsked = Date.now();
     node.proc.kill("SIGTERM");
     const got = await Promise.all(delays);
     for (const d of got) expect(d >= 0 && d < 2000).toBe(true);
     expect(new Set(got).size).toBeGreaterThan(10);
     expect(Math.max(...got)).toBeGreaterThan(0);
     expect(await node.exited).toBe(0);
+    // it left once its sockets had gone (the last within 2 s), not at the end of the 10 s grace period
+    expect(Date.now() - stopAsked).toBeLessThan(8000);
+  });
+
+  it("a client that never leaves is closed when the grace period ends, and the node exits 0", async () => {
+    const stubborn = await startNode({ HERALD_SHUTDOWN_GRACE_MS: "1500" });
+    try {
+      const c = await connect(await login(stubborn.url, { userId: "stays" }));
+      open.push(c);
+      const closedByNode = new Promise<string>((resolve) => c.socket.once("disconnect", (reason: string) => resolve(reason)));
+      const stopAsked = Date.now();
+      stubborn.proc.kill("SIGTERM");
+      expect(await closedByNode).toBe("io server disconnect");
+      expect(Date.now() - stopAsked).toBeGreaterThanOrEqual(1400);
+      expect(await stubborn.exited).toBe(0);
+    } finally {
+      await stubborn.stop();
+    }
   });
 });

@@ -4,9 +4,10 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedis, type RedisClient } from "../../common/redis.js";
 import { START, compareOffsets } from "../../protocol/positions.js";
-import { MemoryUserStore } from "../../push-node/store/memory-user-store.js";
-import { RedisUserStore } from "../../push-node/store/redis-user-store.js";
-import type { StoredMessage, UserStore } from "../../push-node/store/user-store.js";
+import { MemoryUserStore } from "../../push-node/adapters/memory/user-store.js";
+import { RedisUserStore } from "../../push-node/adapters/redis/user-store.js";
+import type { Envelope, StoredMessage, UserStore } from "../../push-node/ports.js";
+import { keys } from "../../protocol/keys.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 const bounds = { ttlMs: 60_000, maxLength: 1000 };
@@ -133,5 +134,53 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
     expect(await store.claim(key, "id-1", "d1", 60_000)).toEqual({ id: "id-1", digest: "d1", claimed: true });
     expect(await store.claim(key, "id-2", "d2", 60_000)).toEqual({ id: "id-1", digest: "d1", claimed: false });
     expect(await store.claim(`${key}-other`, "id-3", "d3", 60_000)).toEqual({ id: "id-3", digest: "d3", claimed: true });
+  });
+});
+
+describe("RedisUserStore on a single Redis: the append sends to the nodes in the same script", () => {
+  const envelopes = async (prefix: string, node: string) => {
+    const rows = await client.xrange(keys(prefix).nodeBus(node), "-", "+");
+    return rows.map(([, fields]) => JSON.parse(fields[1]!) as Envelope[]);
+  };
+
+  it("puts one envelope on the stream of each node in the presence, at the inbox position, and says so", async () => {
+    const prefix = `send-${randomUUID().slice(0, 8)}`;
+    const store = new RedisUserStore(client, prefix, bounds);
+    const u = user();
+    await store.attach(u, "node-a", "inc-a");
+    await store.attach(u, "node-b", "inc-b");
+    const m = message({ text: "hé \"quoted\"", n: [1, 2] });
+    const a = await store.append(u, m, false);
+    expect(a.sent).toBe(true);
+    expect(a.nodes).toEqual({ "node-a": "inc-a", "node-b": "inc-b" });
+    for (const node of ["node-a", "node-b"])
+      expect(await envelopes(prefix, node)).toEqual([[{ message: m, to: [{ user: u, epoch: a.epoch, offset: a.offset, prev: a.prev }] }]]);
+    expect(await envelopes(prefix, "node-c")).toEqual([]);
+  });
+
+  it("a resend found by dedupe is sent again at its first position (the node drops the repeat)", async () => {
+    const prefix = `send-${randomUUID().slice(0, 8)}`;
+    const store = new RedisUserStore(client, prefix, bounds);
+    const u = user();
+    await store.attach(u, "node-a", "inc-a");
+    const m = message("once");
+    const first = await store.append(u, m, false);
+    const again = await store.append(u, { ...m, ts: m.ts + 1 }, { sinceMs: Date.now() - 60_000 });
+    expect(again.offset).toBe(first.offset);
+    const sent = await envelopes(prefix, "node-a");
+    expect(sent).toHaveLength(2);
+    expect(sent[1]![0]!.to[0]!.offset).toBe(first.offset);
+    expect(sent[1]![0]!.message).toEqual(m); // the stored message, as first appended
+  });
+
+  it("with sendToNodes off (as on a Redis Cluster) it only reports the presence", async () => {
+    const prefix = `send-${randomUUID().slice(0, 8)}`;
+    const store = new RedisUserStore(client, prefix, bounds, { sendToNodes: false });
+    const u = user();
+    await store.attach(u, "node-a", "inc-a");
+    const a = await store.append(u, message(), false);
+    expect(a.sent).toBe(false);
+    expect(a.nodes).toEqual({ "node-a": "inc-a" });
+    expect(await envelopes(prefix, "node-a")).toEqual([]);
   });
 });

@@ -1,85 +1,32 @@
-// The Redis (or Redis Cluster) home of UserStore. Each operation on a user is one Lua script over that
-// user's keys, which share a hash tag and so a slot: atomic, and never CROSSSLOT.
+// The Redis (or Redis Cluster) home of the per-user ports (Inbox, Presence, Acks, Idempotency: ports.ts).
+// Each write on a user is one Lua script (lua/, defined by scripts.ts) over that user's keys, which share a
+// hash tag and so a slot: atomic, and never CROSSSLOT.
 import { randomUUID } from "node:crypto";
-import type { RedisClient } from "../../common/redis.js";
-import { keys } from "../../protocol/keys.js";
-import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
-import { START, type Position } from "../../protocol/positions.js";
-
-// KEYS: meta, inbox, presence. ARGV: message JSON, new epoch, max length, ttl ms, min id, dedupe since
-// (a stream id, or '' for none), meta ttl ms, the message JSON's opening '{"id":"…"'.
-// With dedupe, the inbox entries since that id are searched, newest first, for this message's id: the
-// entry itself is the per-recipient mark, so a first attempt costs nothing more, and a resend that
-// finds its entry returns that position instead of appending again.
-const APPEND = `
-local function presence() return redis.call('HGETALL', KEYS[3]) end
-local e = redis.call('HGET', KEYS[1], 'e')
-if ARGV[6] ~= '' and e then
-  local want = ARGV[8]
-  local rows = redis.call('XREVRANGE', KEYS[2], '+', ARGV[6], 'COUNT', ARGV[3])
-  for i = 1, #rows do
-    local f = rows[i][2]
-    if string.sub(f[2], 1, #want) == want then return {e, rows[i][1], f[4], presence()} end
-  end
-end
-local prev = redis.call('HGET', KEYS[1], 'l') or '${START}'
-if not e then
-  e = ARGV[2]
-  prev = '${START}'
-  redis.call('HSET', KEYS[1], 'e', e)
-end
-local off = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[1], 'p', prev)
-redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[5])
-redis.call('HSET', KEYS[1], 'l', off)
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {e, off, prev, presence()}
-`;
-
-// KEYS: meta, presence. ARGV: node, incarnation.
-const ATTACH = `
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-local m = redis.call('HMGET', KEYS[1], 'e', 'l')
-return {m[1] or '', m[2] or '${START}'}
-`;
-
-// KEYS: presence. ARGV: node, incarnation.
-const DETACH = `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 1
-`;
-
-// KEYS: acks. ARGV: device, epoch, offset, ttl ms. Moves a device's ack forward only (within an epoch).
-const ACK = `
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local e, ms, seq = string.match(old, '^(%S+) (%d+)-(%d+)$')
-  local nms, nseq = string.match(ARGV[3], '^(%d+)-(%d+)$')
-  if e == ARGV[2] and (tonumber(ms) > tonumber(nms) or (ms == nms and tonumber(seq) >= tonumber(nseq))) then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-`;
-
-type Scripted = RedisClient & {
-  heraldAppend(...args: string[]): Promise<[string, string, string, string[]]>;
-  heraldAttach(...args: string[]): Promise<[string, string]>;
-  heraldDetach(...args: string[]): Promise<number>;
-  heraldAck(...args: string[]): Promise<number>;
-};
+import type { RedisClient } from "../../../common/redis.js";
+import { keys } from "../../../protocol/keys.js";
+import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
+import { START, type Position } from "../../../protocol/positions.js";
+import { withUserScripts, type UserScripts } from "./scripts.js";
+import { NODE_BUS_MAX_LEN } from "./node-bus.js";
 
 export class RedisUserStore implements UserStore {
-  private readonly redis: Scripted;
+  private readonly redis: RedisClient & UserScripts;
   private readonly k: ReturnType<typeof keys>;
 
-  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }) {
-    redis.defineCommand("heraldAppend", { numberOfKeys: 3, lua: APPEND });
-    redis.defineCommand("heraldAttach", { numberOfKeys: 2, lua: ATTACH });
-    redis.defineCommand("heraldDetach", { numberOfKeys: 1, lua: DETACH });
-    redis.defineCommand("heraldAck", { numberOfKeys: 1, lua: ACK });
-    this.redis = redis as Scripted;
+  /** The node streams' key around the node id, when appends send to the nodes themselves (a single Redis). */
+  private readonly nodeStream: readonly [string, string] | null;
+
+  /**
+   * `sendToNodes` (default: on a single Redis, off on a Redis Cluster): append() also puts the message on
+   * the streams of the nodes in the user's presence, in the same script (`Appended.sent`).
+   */
+  constructor(redis: RedisClient, prefix: string, private readonly bounds: { ttlMs: number; maxLength: number }, options: { sendToNodes?: boolean } = {}) {
+    this.redis = withUserScripts(redis);
     this.k = keys(prefix);
+    const isCluster = (redis as { isCluster?: boolean }).isCluster === true;
+    const marker = "\u0000";
+    const around = this.k.nodeBus(marker).split(marker);
+    this.nodeStream = (options.sendToNodes ?? !isCluster) ? [around[0]!, around[1]!] : null;
   }
 
   async append(user: string, message: StoredMessage, dedupe: Dedupe): Promise<Appended> {
@@ -89,11 +36,13 @@ export class RedisUserStore implements UserStore {
     const json = encoded(message);
     const idPrefix = `{"id":${JSON.stringify(message.id)},`;
     if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
+    const send = this.nodeStream;
     const [epoch, offset, prev, flat] = await this.redis.heraldAppend(
       u.meta, u.inbox, u.presence,
       json, randomUUID().slice(0, 8), String(maxLength), String(ttlMs), minId, dedupe ? `${Math.max(0, Math.floor(dedupe.sinceMs))}-0` : "", String(ttlMs * META_TTL_FACTOR), idPrefix,
+      send ? send[0] : "", send ? send[1] : "", send ? JSON.stringify(user) : "", NODE_STREAM_MAX_LEN,
     );
-    return { epoch, offset, prev, nodes: pairs(flat) };
+    return { epoch, offset, prev, nodes: pairs(flat), sent: send !== null };
   }
 
   async attach(user: string, node: string, incarnation: string): Promise<InboxHead> {
@@ -148,6 +97,9 @@ export class RedisUserStore implements UserStore {
   }
 
 }
+
+/** The node streams' approximate length bound (as node-bus.ts writes them). */
+const NODE_STREAM_MAX_LEN = String(NODE_BUS_MAX_LEN);
 
 function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};

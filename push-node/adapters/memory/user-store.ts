@@ -1,7 +1,8 @@
-// The embedded home of UserStore: one process, no Redis. Same semantics as the Redis one, bounded alike.
+// The embedded home of the per-user ports (ports.ts): one process, no Redis. The same contract as the Redis
+// home, bounded alike; test/push-node/user-store-conformance.test.ts runs one suite against both.
 import { randomUUID } from "node:crypto";
-import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "./user-store.js";
-import { START, compareOffsets, type Position } from "../../protocol/positions.js";
+import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
+import { START, compareOffsets, type Position } from "../../../protocol/positions.js";
 
 interface Inbox {
   epoch: string;

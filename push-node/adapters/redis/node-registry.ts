@@ -1,27 +1,9 @@
-// Which push nodes are alive: each node announces itself (heartbeat) with how clients reach it,
+// The Redis home of NodeRegistry: each node announces itself (heartbeat) with how clients reach it,
 // its incarnation (new at every start) and its load. Login and routing read the live set.
-import type { RedisClient } from "../../common/redis.js";
-import { keys } from "../../protocol/keys.js";
-import type { NodeInfo } from "../../protocol/nodes.js";
-
-export interface NodeRegistry {
-  beat(info: NodeInfo): Promise<void>;
-  remove(id: string): Promise<void>;
-  list(): Promise<NodeInfo[]>;
-}
-
-export class MemoryNodeRegistry implements NodeRegistry {
-  private readonly nodes = new Map<string, NodeInfo>();
-  async beat(info: NodeInfo): Promise<void> {
-    this.nodes.set(info.id, { ...info });
-  }
-  async remove(id: string): Promise<void> {
-    this.nodes.delete(id);
-  }
-  async list(): Promise<NodeInfo[]> {
-    return [...this.nodes.values()];
-  }
-}
+import type { RedisClient } from "../../../common/redis.js";
+import { keys } from "../../../protocol/keys.js";
+import type { NodeInfo } from "../../../protocol/nodes.js";
+import type { NodeRegistry } from "../../ports.js";
 
 /** One small hash per cluster (one slot): field = node id, value = the NodeInfo JSON. */
 export class RedisNodeRegistry implements NodeRegistry {

@@ -2,11 +2,12 @@
 // masters), read by that node alone with a blocking XREAD on a dedicated connection. What concurrent
 // publishes send to one node in the same tick goes out as one stream entry (one XADD, one read, one parse).
 import type { Logger } from "pino";
-import type { RedisClient } from "../../common/redis.js";
-import { keys } from "../../protocol/keys.js";
-import type { Envelope, NodeBus } from "./node-bus.js";
+import type { RedisClient } from "../../../common/redis.js";
+import { keys } from "../../../protocol/keys.js";
+import type { DeliverySink, Envelope, NodeBus } from "../../ports.js";
 
-const MAX_LEN = 100_000;
+/** A node's stream keeps about this many entries (older ones are trimmed as new ones come). */
+export const NODE_BUS_MAX_LEN = 100_000;
 /** An idle node wakes this often to re-issue its blocking read; stopping does not wait for it (the connection is closed). */
 const BLOCK_MS = 5000;
 const COUNT = 500;
@@ -42,10 +43,10 @@ export class RedisNodeBus implements NodeBus {
     const batch = this.outgoing;
     this.outgoing = new Map();
     for (const [node, out] of batch)
-      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
+      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", NODE_BUS_MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
   }
 
-  async consume(node: string, handler: (envelopes: Envelope[]) => void): Promise<() => Promise<void>> {
+  async consume(node: string, sink: DeliverySink): Promise<() => Promise<void>> {
     const key = this.k.nodeBus(node);
     const reader = (this.redis as { duplicate(): RedisClient }).duplicate();
     const newest = await reader.xrevrange(key, "+", "-", "COUNT", 1);
@@ -60,7 +61,7 @@ export class RedisNodeBus implements NodeBus {
             for (const [id, fields] of entries) {
               last = id;
               const d = fields[fields.indexOf("d") + 1];
-              if (d) handler(JSON.parse(d) as Envelope[]);
+              if (d) sink.deliver(JSON.parse(d) as Envelope[]);
             }
           }
         } catch (err) {
