@@ -1,6 +1,6 @@
 // What should exist for a PushCluster: a pure function of its spec and of a few observed facts.
 import { createHash } from "node:crypto";
-import { FINALIZER, GROUP, NODE_PORT, VERSION, type KubeObject, type PushCluster, type SecretKeyRef } from "./types.js";
+import { FINALIZER, GROUP, NODE_PORT, VERSION, type ExposeType, type KubeObject, type PushCluster, type SecretKeyRef } from "./types.js";
 
 export const names = (pc: PushCluster) => {
   const n = pc.metadata.name;
@@ -16,6 +16,7 @@ export const names = (pc: PushCluster) => {
     pdb: n,
     serviceMonitor: n,
     ingress: n,
+    loginRoute: n,
     node: (ordinal: number) => `${n}-${ordinal}`,
   };
 };
@@ -48,8 +49,12 @@ export function specProblems(pc: PushCluster): string[] {
   if (s.auth?.mode === "webhook" && !s.auth.webhookUrl) out.push("spec.auth (webhook) needs webhookUrl");
   const a = s.autoscaling;
   if (a?.enabled && (a.minReplicas ?? 1) > (a.maxReplicas ?? 10)) out.push("spec.autoscaling.minReplicas is above maxReplicas");
-  if (s.endpoint?.ingress?.enabled && !s.endpoint.host) out.push("spec.endpoint.ingress needs spec.endpoint.host");
-  if (s.endpoint?.host?.includes("{node}") && s.endpoint.ingress?.enabled) out.push("spec.endpoint.ingress cannot route a host template; use a path template");
+  const expose = exposeType(pc);
+  const host = s.endpoint?.host;
+  if ((expose === "Ingress" || expose === "Gateway" || expose === "NodePort") && !host) out.push(`spec.expose.type ${expose} needs spec.endpoint.host`);
+  if ((expose === "Ingress" || expose === "Gateway" || expose === "NodePort") && host?.includes("{node}")) out.push(`spec.expose.type ${expose} cannot route a host template ({node}); use spec.endpoint.pathTemplate`);
+  if (expose === "LoadBalancer" && host && !host.includes("{node}")) out.push("spec.expose.type LoadBalancer gives each node its own address: spec.endpoint.host must contain {node} (one DNS name per node), or be left out");
+  if (expose === "Gateway" && !s.expose?.gateway?.parentRefs?.length) out.push("spec.expose.type Gateway needs spec.expose.gateway.parentRefs");
   return out;
 }
 
@@ -109,13 +114,58 @@ export function missingSecrets(pc: PushCluster, secrets: ReadonlyMap<string, Rec
   return missing.length ? `${[...new Set(missing)].join("; ")}: create it, or fix the reference` : null;
 }
 
+/** How clients reach the nodes: spec.expose.type, or Ingress for the older spec.endpoint.ingress.enabled. */
+export function exposeType(pc: PushCluster): ExposeType {
+  return pc.spec.expose?.type ?? (pc.spec.endpoint?.ingress?.enabled ? "Ingress" : "ClusterIP");
+}
+
 /** The Socket.IO path a node serves, and the public URL clients use for it (when a host is set). */
 export function nodeRoute(pc: PushCluster, node: string): { path: string; publicUrl: string | null } {
   const e = pc.spec.endpoint;
   const prefix = e?.host ? (e.pathTemplate ?? "/n/{node}") : "";
   const path = `${prefix.replaceAll("{node}", node)}/socket.io`;
-  return { path, publicUrl: e?.host ? `${e.scheme ?? "https"}://${e.host.replaceAll("{node}", node)}` : null };
+  return { path, publicUrl: e?.host ? `${e.scheme ?? "https"}://${e.host.replaceAll("{node}", node)}${e.port ? `:${e.port}` : ""}` : null };
 }
+
+const hostPort = (host: string, port?: number) => `${host.includes(":") ? `[${host}]` : host}${port && port !== 80 ? `:${port}` : ""}`;
+
+/**
+ * Where clients reach a node (its `url` and `path` in the affinity document), from the spec and the
+ * node's live Service; null while it is not known yet (no load balancer address, no node port). Ingress
+ * and Gateway: the public host and the node's path; LoadBalancer: the Service's load balancer address
+ * (or the node's own DNS name when the host holds {node}); NodePort: the host with the node port;
+ * ClusterIP: the Service's cluster IP (reachable inside the cluster only).
+ */
+export function nodeAddress(pc: PushCluster, node: string, svc: any): { url: string; path: string } | null {
+  const r = nodeRoute(pc, node);
+  const e = pc.spec.endpoint;
+  const port = (svc?.spec?.ports ?? []).find((p: any) => p.name === "http") ?? svc?.spec?.ports?.[0];
+  switch (exposeType(pc)) {
+    case "NodePort":
+      return e?.host && port?.nodePort ? { url: `${e.scheme ?? "https"}://${hostPort(e.host, port.nodePort)}`, path: r.path } : null;
+    case "LoadBalancer": {
+      if (r.publicUrl) return { url: r.publicUrl, path: r.path };
+      const lb = svc?.status?.loadBalancer?.ingress?.[0];
+      const addr: string | undefined = lb?.ip ?? lb?.hostname;
+      return addr ? { url: `http://${hostPort(addr, port?.port)}`, path: r.path } : null;
+    }
+    case "Ingress":
+    case "Gateway":
+      return r.publicUrl ? { url: r.publicUrl, path: r.path } : null;
+    default: {
+      if (r.publicUrl) return { url: r.publicUrl, path: r.path };
+      const ip = svc?.spec?.clusterIP;
+      return ip && ip !== "None" ? { url: `http://${hostPort(ip, port?.port)}`, path: r.path } : null;
+    }
+  }
+}
+
+/** What ingress-nginx needs for long-lived WebSockets: timeouts longer than any idle gap, no response buffering. */
+export const INGRESS_NGINX_ANNOTATIONS: Record<string, string> = {
+  "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+  "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+  "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+};
 
 /** The pods' defaults: what PodSecurity's `restricted` level asks (spec.pod.securityContext and containerSecurityContext are merged over them). */
 export const POD_SECURITY = { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } };
@@ -240,6 +290,9 @@ export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject
   const sel = selectorLabels(pc);
   const port = { name: "http", port: 80, targetPort: "http", protocol: "TCP" };
   const { template } = podTemplate(pc, facts.template);
+  const expose = exposeType(pc);
+  const svcAnnotations = pc.spec.expose?.service?.annotations;
+  const nodeServiceAnnotations = (expose === "LoadBalancer" || expose === "NodePort") && svcAnnotations && Object.keys(svcAnnotations).length ? { annotations: svcAnnotations } : {};
   const out: KubeObject[] = [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(n.serviceAccount, "push-node") },
     {
@@ -263,12 +316,7 @@ export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject
     },
     { apiVersion: "v1", kind: "Service", metadata: meta(n.login, "login"), spec: { type: "ClusterIP", selector: sel, ports: [port] } },
     { apiVersion: "v1", kind: "Service", metadata: meta(n.internal, "internal"), spec: { type: "ClusterIP", selector: sel, ports: [{ ...port, name: "http", port: NODE_PORT }] } },
-    ...facts.nodes.map((node) => ({
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: meta(node, "node-route", {}),
-      spec: { type: "ClusterIP", selector: { ...sel, "statefulset.kubernetes.io/pod-name": node }, ports: [port] },
-    })),
+    ...facts.nodes.map((node) => nodeService(pc, node, meta(node, "node-route", nodeServiceAnnotations))),
     {
       apiVersion: "apps/v1",
       kind: "StatefulSet",
@@ -290,28 +338,8 @@ export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject
     },
   ];
   const e = pc.spec.endpoint;
-  if (e?.ingress?.enabled && e.host) {
-    out.push({
-      apiVersion: "networking.k8s.io/v1",
-      kind: "Ingress",
-      metadata: meta(n.ingress, "ingress"),
-      spec: {
-        ...(e.ingress.className ? { ingressClassName: e.ingress.className } : {}),
-        ...(e.ingress.tlsSecretName ? { tls: [{ hosts: [e.host], secretName: e.ingress.tlsSecretName }] } : {}),
-        rules: [
-          {
-            host: e.host,
-            http: {
-              paths: [
-                { path: "/v1/login", pathType: "Exact", backend: { service: { name: n.login, port: { name: "http" } } } },
-                ...facts.nodes.map((node) => ({ path: nodeRoute(pc, node).path.replace(/\/socket\.io$/, "") || "/", pathType: "Prefix", backend: { service: { name: node, port: { name: "http" } } } })),
-              ],
-            },
-          },
-        ],
-      },
-    });
-  }
+  if (expose === "Ingress" && e?.host) out.push(ingress(pc, facts.nodes, meta));
+  if (expose === "Gateway" && e?.host) out.push(...httpRoutes(pc, facts.nodes, meta));
   if (pc.spec.monitoring?.serviceMonitor?.enabled && facts.serviceMonitorCrd) {
     out.push({
       apiVersion: "monitoring.coreos.com/v1",
@@ -321,6 +349,76 @@ export function desiredObjects(pc: PushCluster, facts: DesiredFacts): KubeObject
     });
   }
   return out;
+}
+
+type Meta = (name: string, component: string, extra?: Record<string, unknown>) => Record<string, unknown> & { name: string };
+
+/** A node's own Service: ClusterIP, or one LoadBalancer / NodePort Service per node (spec.expose). */
+function nodeService(pc: PushCluster, node: string, metadata: KubeObject["metadata"]): KubeObject {
+  const expose = exposeType(pc);
+  const svc = pc.spec.expose?.service;
+  const external = expose === "LoadBalancer" || expose === "NodePort";
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata,
+    spec: {
+      type: external ? expose : "ClusterIP",
+      ...(expose === "LoadBalancer" && svc?.loadBalancerClass ? { loadBalancerClass: svc.loadBalancerClass } : {}),
+      ...(external && svc?.externalTrafficPolicy ? { externalTrafficPolicy: svc.externalTrafficPolicy } : {}),
+      selector: { ...selectorLabels(pc), "statefulset.kubernetes.io/pod-name": node },
+      ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }],
+    },
+  };
+}
+
+/** The node's path prefix as routed (its Socket.IO path without "/socket.io"). */
+const routePrefix = (pc: PushCluster, node: string) => nodeRoute(pc, node).path.replace(/\/socket\.io$/, "") || "/";
+
+/** One Ingress: /v1/login to the login Service, and each node's path prefix to the node's own Service. */
+function ingress(pc: PushCluster, nodes: string[], meta: Meta): KubeObject {
+  const n = names(pc);
+  const e = pc.spec.endpoint!;
+  const i = { ...(e.ingress ?? {}), ...(pc.spec.expose?.ingress ?? {}) };
+  const annotations = { ...INGRESS_NGINX_ANNOTATIONS, ...((i as { annotations?: Record<string, string> }).annotations ?? {}) };
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: meta(n.ingress, "ingress", { annotations }) as KubeObject["metadata"],
+    spec: {
+      ...(i.className ? { ingressClassName: i.className } : {}),
+      ...(i.tlsSecretName ? { tls: [{ hosts: [e.host!], secretName: i.tlsSecretName }] } : {}),
+      rules: [
+        {
+          host: e.host,
+          http: {
+            paths: [
+              { path: "/v1/login", pathType: "Exact", backend: { service: { name: n.login, port: { name: "http" } } } },
+              ...nodes.map((node) => ({ path: routePrefix(pc, node), pathType: "Prefix", backend: { service: { name: node, port: { name: "http" } } } })),
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Gateway API: an HTTPRoute for logins and one per node (a route holds at most 16 rules), each under spec.expose.gateway.parentRefs. */
+function httpRoutes(pc: PushCluster, nodes: string[], meta: Meta): KubeObject[] {
+  const n = names(pc);
+  const g = pc.spec.expose!.gateway!;
+  const annotations = g.annotations && Object.keys(g.annotations).length ? { annotations: g.annotations } : {};
+  const route = (name: string, component: string, match: { type: string; value: string }, backend: string): KubeObject => ({
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: meta(name, component, annotations) as KubeObject["metadata"],
+    spec: {
+      parentRefs: g.parentRefs.map((p) => ({ group: "gateway.networking.k8s.io", kind: "Gateway", ...p })),
+      hostnames: [pc.spec.endpoint!.host!],
+      rules: [{ matches: [{ path: match }], backendRefs: [{ name: backend, port: 80 }] }],
+    },
+  });
+  return [route(n.loginRoute, "login", { type: "Exact", value: "/v1/login" }, n.login), ...nodes.map((node) => route(node, "node-route", { type: "PathPrefix", value: routePrefix(pc, node) }, node))];
 }
 
 export function tokenSecret(pc: PushCluster, secret: string): KubeObject {

@@ -76,7 +76,13 @@ export function nextStatus(previous: PushClusterStatus | undefined, f: StatusFac
   const conditions: Condition[] = [
     ready
       ? { type: "Ready", status: "True", reason: "AllNodesReady", message: `${f.readyReplicas}/${f.target} push nodes ready` }
-      : { type: "Ready", status: "False", reason: degraded?.reason ?? phase, message: f.problem?.message ?? `${progressLine}; ${PHASE_MESSAGE[phase]}` },
+      : {
+          type: "Ready",
+          status: "False",
+          reason: degraded?.reason ?? phase,
+          // what keeps pods from being ready (ImagePullBackOff, CrashLoopBackOff...) shows at once, not only after the progress deadline
+          message: f.problem?.message ?? `${progressLine}; ${PHASE_MESSAGE[phase]}${f.podProblems.length ? `. ${f.podProblems.join("; ")}` : ""}`,
+        },
     f.problem
       ? { type: "Progressing", status: "False", reason: "Blocked", message: `Reconciling is blocked (${f.problem.reason}); see Degraded` }
       : f.paused

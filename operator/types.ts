@@ -28,6 +28,16 @@ export interface PodSettings {
   volumeMounts?: Array<{ name: string; mountPath: string; [k: string]: unknown }>;
 }
 
+export type ExposeType = "ClusterIP" | "Ingress" | "Gateway" | "LoadBalancer" | "NodePort";
+
+/** spec.expose: how clients outside the cluster reach each node (the affinity document's URLs follow it). */
+export interface Expose {
+  type?: ExposeType;
+  ingress?: { className?: string; tlsSecretName?: string; annotations?: Record<string, string> };
+  gateway?: { parentRefs: Array<{ name: string; namespace?: string; sectionName?: string; port?: number }>; annotations?: Record<string, string> };
+  service?: { annotations?: Record<string, string>; loadBalancerClass?: string; externalTrafficPolicy?: "Cluster" | "Local" };
+}
+
 export interface PushClusterSpec {
   replicas?: number;
   autoscaling?: {
@@ -59,8 +69,12 @@ export interface PushClusterSpec {
     host?: string;
     scheme?: "http" | "https";
     pathTemplate?: string;
+    /** The public port, when not the scheme's default (443/80). */
+    port?: number;
+    /** Legacy form of `expose.type: Ingress` (with expose.ingress's className and tlsSecretName). */
     ingress?: { enabled?: boolean; className?: string; tlsSecretName?: string };
   };
+  expose?: Expose;
   pins?: Record<string, string>;
   drainGracePeriodSeconds?: number;
   progressDeadlineSeconds?: number;

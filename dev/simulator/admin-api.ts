@@ -6,7 +6,8 @@
 //   POST /watches/cut   {"resource":"pods"} (optional filter) → {"cut": n}
 //   POST /compact       forget watch history (resuming watches get 410)
 //   POST /rbac          {"enabled": true}
-//   GET  /info          url, kubeconfig path, pod and service address ranges
+//   GET  /images        the image patterns the registry has; POST /images {"image":"my/app:1"} adds one
+//   GET  /info          url, kubeconfig path, pod and service address ranges, the Ingress controller's address
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { Simulator } from "./simulator.js";
@@ -28,6 +29,7 @@ const faultRule = z.strictObject({
 });
 const watchCut = z.strictObject({ resource: name, namespace: z.string().optional(), user: name, abrupt: z.boolean().optional() });
 const rbacSwitch = z.strictObject({ enabled: z.boolean() });
+const imageAdd = z.strictObject({ image: z.string().min(1) });
 
 function reply(res: ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body, null, 2);
@@ -78,12 +80,18 @@ export class AdminApi {
         this.sim.setRbac(enabled);
         return reply(res, 200, { enabled });
       }
+      case "GET /images":
+        return reply(res, 200, this.sim.images.patterns());
+      case "POST /images":
+        this.sim.images.add(imageAdd.parse(await jsonBody(req)).image);
+        return reply(res, 201, this.sim.images.patterns());
       case "GET /info":
         return reply(res, 200, {
           url: this.sim.url,
           kubeconfigPath: this.sim.kubeconfigPath,
           podNetwork: this.sim.network.podPrefix + ".0/24",
           serviceNetwork: this.sim.network.servicePrefix + ".0/24",
+          ingress: `${this.sim.ingress.address.ip}:${this.sim.ingress.address.port}`,
         });
       default:
         return reply(res, 404, { error: `no such admin endpoint: ${key}` });

@@ -283,6 +283,7 @@ export class ApiServer {
       fieldValidation: query.get("fieldValidation") ?? "Warn",
       fieldManager: query.get("fieldManager") ?? undefined,
       warnings,
+      schemaValidation: true,
     };
   }
 
@@ -323,6 +324,7 @@ export class ApiServer {
       case "create": {
         const body = await readObject(req);
         if (t.kind === "SelfSubjectAccessReview") return ok(this.accessReview(who, body as Obj), 201);
+        if (sub === "eviction" && t.kind === "Pod") return ok(c.evict(r.namespace!, r.name!, body, opts), 201);
         if (t.kind === "Namespace" && r.namespace) throw errors.methodNotAllowed();
         return ok(c.create(t, r.namespace, body, opts), 201);
       }

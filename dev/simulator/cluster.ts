@@ -11,6 +11,9 @@ import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./
 import { applyDefaults, validateLabelName, validateName, validateSchema, prune, type Cause } from "./schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
 import { Store } from "./store.js";
+import { admitPodSecurity, namespacePolicy } from "./pod-security.js";
+import { budgetStatus, evictionDecision, type BudgetStatus } from "./disruption.js";
+import { checkBuiltin } from "./builtin-schema.js";
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -18,6 +21,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** Warnings to send back (Warning headers). */
   warnings?: string[];
+  /** Check built-in kinds against the Kubernetes schema (requests over HTTP; the simulator's own controllers skip it). */
+  schemaValidation?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -178,6 +183,22 @@ export class Cluster {
       });
   }
 
+  /**
+   * PodSecurity admission from the namespace's labels: a pod that violates the `enforce` level is
+   * refused (403); a pod or a workload's pod template that violates `warn` (or, for templates, `enforce`)
+   * is admitted with a warning, as the real plugin does.
+   */
+  private checkPodSecurity(t: ResourceType, ns: string | undefined, obj: Obj, opts: WriteOptions): void {
+    const spec = t.kind === "Pod" ? obj.spec : ["StatefulSet", "Deployment"].includes(t.kind) ? obj.spec?.template?.spec : undefined;
+    if (!ns || !spec) return;
+    const policy = namespacePolicy(this.store.get("/namespaces", undefined, ns)?.metadata?.labels);
+    if (!policy.enforce && !policy.warn) return;
+    const result = admitPodSecurity(t.kind === "Pod" ? policy : { warn: policy.enforce ?? policy.warn }, obj.metadata.name ?? obj.metadata.generateName ?? "", spec);
+    if (t.kind !== "Pod" && policy.warn && policy.enforce && policy.warn.level !== policy.enforce.level) result.warnings.push(...admitPodSecurity({ warn: policy.warn }, "", spec).warnings);
+    if (result.forbidden) throw apiError(403, result.forbidden, "Forbidden", { name: obj.metadata.name, kind: "pods" });
+    opts.warnings?.push(...new Set(result.warnings));
+  }
+
   /** Schema defaulting, pruning and validation for custom resources; built-in admission otherwise. */
   private admit(t: ResourceType, obj: Obj, old: Obj | undefined, opts: WriteOptions): void {
     const causes: Cause[] = [];
@@ -202,7 +223,15 @@ export class Cluster {
       Object.assign(obj, pruned);
       causes.push(...validateSchema(t.schema, obj));
     } else if (t.kind === "CustomResourceDefinition") causes.push(...validateCrd(obj));
-    else causes.push(...admitBuiltin(t.kind, obj, old));
+    else {
+      if (opts.schemaValidation) {
+        // decoding first (a wrong JSON type is a 400), then the schema's required fields and enums among the causes
+        const found = checkBuiltin(apiVersionOf(t), t.kind, obj);
+        if (found.decodeError) throw errors.badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${found.decodeError}`);
+        causes.push(...found.causes);
+      }
+      causes.push(...admitBuiltin(t.kind, obj, old));
+    }
     if (causes.length > 0) throw errors.invalid(t.kind, t.group, obj.metadata.name ?? "", causes);
     if (!t.custom) for (const h of this.hooks) h.admit?.(t, obj, old);
   }
@@ -223,6 +252,7 @@ export class Cluster {
     if (t.status && t.kind !== "Namespace") delete obj.status;
     if (t.kind === "Pod") this.checkServiceAccount(ns!, obj);
     this.admit(t, obj, undefined, opts);
+    this.checkPodSecurity(t, ns, obj, opts);
     obj.metadata.uid = newUid();
     obj.metadata.creationTimestamp = nowTimestamp();
     if (t.custom || isPlainObject(obj.spec)) obj.metadata.generation = 1;
@@ -378,6 +408,35 @@ export class Cluster {
     const removed = this.store.remove(t.storageKey, ns, name)!;
     this.afterDelete(t, removed);
     return this.served(t, removed);
+  }
+
+  // ---- eviction -----------------------------------------------------------------------------------
+
+  /** The PodDisruptionBudgets of a namespace with their status computed from the pods now (the disruption controller's view). */
+  budgets(namespace: string): Array<{ pdb: Obj; status: BudgetStatus }> {
+    const pods = this.store.list("/pods", namespace);
+    const scaleOf = (kind: string, name: string) => {
+      const key = kind === "StatefulSet" ? "apps/statefulsets" : kind === "Deployment" ? "apps/deployments" : undefined;
+      const r = key ? this.store.get(key, namespace, name)?.spec?.replicas : undefined;
+      return typeof r === "number" ? r : undefined;
+    };
+    return this.store.list("policy/poddisruptionbudgets", namespace).map((pdb) => ({ pdb, status: budgetStatus(pdb, pods, scaleOf) }));
+  }
+
+  /**
+   * The eviction API (POST pods/<name>/eviction, a policy/v1 Eviction): deletes the pod as a DELETE
+   * would, unless its PodDisruptionBudget forbids it (429 TooManyRequests, naming the budget).
+   */
+  evict(namespace: string, name: string, body: unknown, opts: WriteOptions = {}): Obj {
+    const podType = this.builtin("pods");
+    const pod = this.get(podType, namespace, name);
+    const eviction = (isPlainObject(body) ? body : {}) as Obj;
+    if (eviction.metadata?.name !== undefined && eviction.metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object`);
+    const d = evictionDecision(pod, this.budgets(namespace));
+    if (!d.allowed) throw apiError(d.code, d.message, d.code === 429 ? "TooManyRequests" : "InternalError", d.cause ? { causes: [{ reason: "DisruptionBudget", message: d.cause }] } : undefined);
+    const del = (eviction.deleteOptions ?? {}) as Obj;
+    this.delete(podType, namespace, name, { ...opts, dryRun: opts.dryRun || (del.dryRun ?? []).includes("All"), gracePeriodSeconds: del.gracePeriodSeconds, preconditions: del.preconditions });
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 };
   }
 
   // ---- scale subresource --------------------------------------------------------------------------

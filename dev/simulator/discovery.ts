@@ -55,7 +55,12 @@ export function resourceList(types: ResourceType[], group: string, version: stri
     if (t.status) resources.push({ name: `${t.plural}/status`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: ["get", "patch", "update"] });
     if (t.scale)
       resources.push({ name: `${t.plural}/scale`, singularName: "", namespaced: t.namespaced, group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] });
-    for (const sub of t.extraSubresources ?? []) resources.push({ name: `${t.plural}/${sub}`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: ["get"] });
+    for (const sub of t.extraSubresources ?? [])
+      resources.push(
+        sub === "eviction"
+          ? { name: `${t.plural}/eviction`, singularName: "", namespaced: t.namespaced, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] }
+          : { name: `${t.plural}/${sub}`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: ["get"] },
+      );
   }
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: apiVersionOf({ group, version }), resources };
 }

@@ -9,7 +9,7 @@ export interface Status {
   status: "Failure" | "Success";
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: Cause[]; retryAfterSeconds?: number };
+  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: Array<Cause | { reason: string; message: string; field?: string }>; retryAfterSeconds?: number };
   code: number;
 }
 

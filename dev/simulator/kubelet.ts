@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "./cluster.js";
 import type { Tokens } from "./identity.js";
+import type { ImageRegistry, PullResult } from "./images.js";
 import { recordEvent } from "./events.js";
 import { renderKubeconfig } from "./kubeconfig.js";
 import type { Network } from "./network.js";
@@ -21,6 +22,8 @@ export interface KubeletOptions {
   cluster: Cluster;
   network: Network;
   tokens: Tokens;
+  /** Which images can be pulled (others: ErrImagePull, then ImagePullBackOff, retried). */
+  images: ImageRegistry;
   dir: string;
   caCert: string;
   apiServer: () => { host: string; port: number };
@@ -49,6 +52,9 @@ interface Container {
   exited?: Promise<void>;
   timers: NodeJS.Timeout[];
   backoffTimer?: NodeJS.Timeout;
+  /** Set once its image was pulled; failed pulls so far (for the back-off). */
+  pulled?: boolean;
+  pullFailures?: number;
   probeCounts: Record<string, { ok: number; fail: number }>;
 }
 
@@ -97,6 +103,8 @@ export class Kubelet {
   private readonly root = repoRoot();
   private readonly heraldBin = join(this.root, "bin", "herald.js");
 
+  private unsubscribeImages = () => {};
+
   constructor(private readonly o: KubeletOptions) {
     o.cluster.hooks.push({ podNeedsGracefulStop: (pod) => this.pods.has(pod.metadata.uid) });
   }
@@ -115,7 +123,66 @@ export class Kubelet {
       this.o.cluster.update(nodes, undefined, NODE_NAME, node, {}, "status");
     }
     this.unsubscribe = this.o.cluster.store.subscribe((e) => this.onEvent(e));
+    this.unsubscribeImages = this.o.images.onAdd(() => this.retryPulls());
     for (const pod of this.o.cluster.store.list("/pods")) this.onPod(pod);
+  }
+
+  /** A new image in the registry: containers backing off on a pull try again now. */
+  private retryPulls(): void {
+    for (const rt of this.pods.values())
+      for (const c of rt.containers) {
+        if (c.child || rt.stopping || !["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"].includes(c.state.reason ?? "")) continue;
+        if (c.backoffTimer) clearTimeout(c.backoffTimer);
+        const current = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+        if (current && !current.metadata.deletionTimestamp) this.startContainer(rt, current, c);
+      }
+  }
+
+  /**
+   * A pull that failed: ErrImagePull, then ImagePullBackOff until the next try (1 s, doubling up to
+   * 10 s: the real kubelet's 10 s to 5 min, shortened); an invalid reference is not retried.
+   */
+  private pullFailed(rt: PodRuntime, c: Container, r: Exclude<PullResult, { ok: true }>): void {
+    const image = String(c.spec.image ?? "");
+    if (r.reason === "InvalidImageName") {
+      Object.assign(c.state, { state: "waiting", reason: r.reason, message: r.message });
+      this.event(rt, "Warning", "InspectFailed", r.message);
+      this.event(rt, "Warning", "Failed", `Error: ${r.reason}`);
+      this.publish(rt);
+      return;
+    }
+    c.pullFailures = (c.pullFailures ?? 0) + 1;
+    if (r.reason === "ErrImageNeverPull") {
+      Object.assign(c.state, { state: "waiting", reason: r.reason, message: r.message });
+      this.event(rt, "Warning", "ErrImageNeverPull", r.message);
+    } else {
+      this.event(rt, "Normal", "Pulling", `Pulling image "${image}"`);
+      Object.assign(c.state, { state: "waiting", reason: "ErrImagePull", message: `rpc error: code = NotFound desc = ${r.message}` });
+      this.event(rt, "Warning", "Failed", `Failed to pull image "${image}": rpc error: code = NotFound desc = ${r.message}`);
+    }
+    this.event(rt, "Warning", "Failed", `Error: ${r.reason}`);
+    this.publish(rt);
+    const delay = Math.min(10_000, 1000 * 2 ** Math.min(c.pullFailures - 1, 4));
+    const retry = () => {
+      const current = this.o.cluster.store.get("/pods", rt.namespace, rt.name);
+      if (!current || current.metadata.deletionTimestamp || rt.stopping || this.stopped) return;
+      // a pod's image may be changed in place: pull what it says now
+      c.spec = (current.spec?.containers ?? []).find((x: Obj) => x.name === c.spec.name) ?? c.spec;
+      c.state.image = c.spec.image ?? "";
+      this.startContainer(rt, current, c);
+    };
+    if (r.reason === "ErrImageNeverPull") {
+      c.backoffTimer = setTimeout(retry, delay);
+      return;
+    }
+    c.backoffTimer = setTimeout(() => {
+      if (rt.stopping || this.stopped) return;
+      Object.assign(c.state, { state: "waiting", reason: "ImagePullBackOff", message: `Back-off pulling image "${image}"` });
+      this.event(rt, "Normal", "BackOff", `Back-off pulling image "${image}"`);
+      this.event(rt, "Warning", "Failed", "Error: ImagePullBackOff");
+      this.publish(rt);
+      c.backoffTimer = setTimeout(retry, delay);
+    }, 300);
   }
 
   private lookup: Lookup = {
@@ -330,6 +397,12 @@ export class Kubelet {
 
   private startContainer(rt: PodRuntime, pod: Obj, c: Container): void {
     if (rt.stopping || this.stopped) return;
+    if (!c.pulled) {
+      const pulled = this.o.images.pull(String(c.spec.image ?? ""), c.spec.imagePullPolicy);
+      if (!pulled.ok) return this.pullFailed(rt, c, pulled);
+      c.pulled = true;
+      this.event(rt, "Normal", "Pulled", c.pullFailures ? `Successfully pulled image "${c.spec.image}"` : `Container image "${c.spec.image}" already present on machine`);
+    }
     let child: ChildProcess;
     try {
       child = this.spawnContainer(rt, pod, c.spec);
@@ -491,6 +564,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
+    this.unsubscribeImages();
     await Promise.allSettled([...this.pods.values()].map((rt) => this.stopPod(rt, 2, false)));
   }
 

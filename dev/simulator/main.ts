@@ -11,8 +11,8 @@ process.stdout.write(
   [
     `Kubernetes API simulator listening on ${sim.url}`,
     `kubeconfig: ${sim.kubeconfigPath}`,
-    `admin endpoint: ${sim.adminUrl} (GET /audit, POST /faults, POST /watches/cut, POST /compact, POST /rbac)`,
-    `pod network ${sim.network.podPrefix}.0/24, service network ${sim.network.servicePrefix}.0/24`,
+    `admin endpoint: ${sim.adminUrl} (GET /audit, POST /faults, POST /watches/cut, POST /compact, POST /rbac, GET|POST /images)`,
+    `pod network ${sim.network.podPrefix}.0/24, service network ${sim.network.servicePrefix}.0/24, Ingress controller ${sim.ingress.address.ip}:${sim.ingress.address.port}`,
     "",
     `  export KUBECONFIG=${sim.kubeconfigPath}`,
     "  kubectl get namespaces",

@@ -1,6 +1,9 @@
 // Loopback networking: pod IPs and Service ClusterIPs drawn from two random 127.a.b.0/24 ranges of
 // this simulator, the endpoints controller, and one TCP proxy per ClusterIP service port that forwards
-// to ready endpoints (round robin).
+// to ready endpoints (round robin). A LoadBalancer Service gets a load balancer address from the top of
+// the service range (in its status, as a cloud's controller writes it) with a proxy on each of its
+// ports; NodePort and LoadBalancer Services get node ports (30000-32767), proxied on the node's
+// address 127.0.0.1.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { randomInt } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cluster } from "./cluster.js";
 import { endpointSubsets } from "./endpoints.js";
+import { errors } from "./errors.js";
 import { deepEqual, type Obj } from "./objects.js";
 import type { StoreEvent } from "./store.js";
 
@@ -71,14 +75,62 @@ export class Network {
     this.podPrefix = `127.${a}.${b}`;
     this.servicePrefix = `127.${a}.${b + 1}`;
     cluster.hooks.push({
-      admit: (t, obj) => {
+      admit: (t, obj, old) => {
         if (t.kind !== "Service") return;
         if (!obj.spec.clusterIP && obj.spec.type !== "ExternalName") {
           obj.spec.clusterIP = this.allocate(this.servicePrefix, this.usedServiceIps);
           obj.spec.clusterIPs = [obj.spec.clusterIP];
         }
+        this.admitExternal(obj, old);
       },
     });
+  }
+
+  /** Node ports for NodePort and LoadBalancer Services (kept across updates, as the real server), a load balancer address for LoadBalancer. */
+  private admitExternal(obj: Obj, old: Obj | undefined): void {
+    const type = obj.spec.type;
+    const external = type === "NodePort" || type === "LoadBalancer";
+    const used = new Set(this.cluster.store.list("/services").flatMap((s) => (s.metadata.uid === obj.metadata.uid ? [] : (s.spec?.ports ?? []).map((p: Obj) => p.nodePort))));
+    (obj.spec.ports ?? []).forEach((p: Obj, i: number) => {
+      if (!external || p.nodePort === undefined || (old?.spec?.ports ?? []).some((o: Obj) => o.nodePort === p.nodePort)) return;
+      const field = `spec.ports[${i}].nodePort`;
+      if (!Number.isInteger(p.nodePort) || p.nodePort < 30000 || p.nodePort > 32767)
+        throw errors.invalid("Service", "", obj.metadata.name, [{ reason: "FieldValueInvalid", message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is 30000-32767`, field }]);
+      if (used.has(p.nodePort)) throw errors.invalid("Service", "", obj.metadata.name, [{ reason: "FieldValueInvalid", message: `Invalid value: ${p.nodePort}: provided port is already allocated`, field }]);
+    });
+    for (const p of obj.spec.ports ?? []) {
+      if (!external) continue;
+      p.nodePort ??= (old?.spec?.ports ?? []).find((o: Obj) => o.port === p.port && (o.protocol ?? "TCP") === (p.protocol ?? "TCP"))?.nodePort;
+      if (p.nodePort === undefined) {
+        for (let tries = 0; tries < 10_000; tries++) {
+          const candidate = randomInt(30000, 32768);
+          if (!used.has(candidate)) {
+            p.nodePort = candidate;
+            break;
+          }
+        }
+      }
+      used.add(p.nodePort);
+    }
+    if (!external) for (const p of obj.spec.ports ?? []) delete p.nodePort;
+    const lb = old?.status?.loadBalancer?.ingress?.[0]?.ip;
+    if (type === "LoadBalancer") {
+      obj.status = { ...(obj.status ?? {}), loadBalancer: { ingress: [{ ip: lb ?? this.allocateFromTop(this.servicePrefix, this.usedServiceIps), ipMode: "VIP" }] } };
+    } else {
+      if (lb) this.usedServiceIps.delete(lb);
+      if (obj.status?.loadBalancer?.ingress) obj.status = { ...obj.status, loadBalancer: {} };
+    }
+  }
+
+  private allocateFromTop(prefix: string, used: Set<string>): string {
+    for (let i = 254; i > 1; i--) {
+      const ip = `${prefix}.${i}`;
+      if (!used.has(ip)) {
+        used.add(ip);
+        return ip;
+      }
+    }
+    throw new Error(`simulator: no free address left in ${prefix}.0/24`);
   }
 
   private allocate(prefix: string, used: Set<string>): string {
@@ -107,6 +159,8 @@ export class Network {
   private onEvent(e: StoreEvent): void {
     if (e.storageKey === "/services" && e.type === "DELETED") {
       this.usedServiceIps.delete(e.object.spec?.clusterIP);
+      const lb = e.object.status?.loadBalancer?.ingress?.[0]?.ip;
+      if (lb) this.usedServiceIps.delete(lb);
       if (e.object.spec?.selector) this.deletedServices.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
     }
     if (e.storageKey === "/pods" || e.storageKey === "/services") {
@@ -178,6 +232,9 @@ export class Network {
           for (const a of subset.addresses ?? []) backends.push({ ip: a.ip, port: port.port });
         }
         wanted.set(`${ip}:${sp.port}`, { ip, port: sp.port, backends });
+        const lb = svc.spec.type === "LoadBalancer" ? svc.status?.loadBalancer?.ingress?.[0]?.ip : undefined;
+        if (lb?.startsWith(`${this.servicePrefix}.`)) wanted.set(`${lb}:${sp.port}`, { ip: lb, port: sp.port, backends });
+        if ((svc.spec.type === "NodePort" || svc.spec.type === "LoadBalancer") && sp.nodePort) wanted.set(`127.0.0.1:${sp.nodePort}`, { ip: "127.0.0.1", port: sp.nodePort, backends });
       }
     }
     for (const [key, proxy] of this.proxies) {

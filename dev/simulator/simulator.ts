@@ -15,6 +15,9 @@ import { Faults } from "./faults.js";
 import { Tokens } from "./identity.js";
 import { Kubelet } from "./kubelet.js";
 import { renderKubeconfig } from "./kubeconfig.js";
+import { DisruptionController } from "./disruption-controller.js";
+import { ImageRegistry } from "./images.js";
+import { IngressController } from "./ingress.js";
 import { Network } from "./network.js";
 import { WorkloadControllers } from "./workloads.js";
 
@@ -31,6 +34,8 @@ export interface SimulatorOptions {
   admin?: boolean;
   /** How often watches with allowWatchBookmarks=true get a BOOKMARK event (default 60000, about the real server's pace). */
   bookmarkIntervalMs?: number;
+  /** Images the registry has besides DEFAULT_IMAGES (patterns like "my/app:*"; "*" for any): others end in ImagePullBackOff. */
+  images?: string[];
   /** Where simulator diagnostics go (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -62,6 +67,10 @@ export interface Simulator {
   faults: Faults;
   tokens: Tokens;
   network: Network;
+  /** The Ingress controller: every Ingress is served at ingress.address (127.0.0.1 and a random port). */
+  ingress: IngressController;
+  /** The images pods can pull (add() more at run time). */
+  images: ImageRegistry;
   kubelet?: Kubelet;
   /** Turns RBAC enforcement on or off. */
   setRbac(on: boolean): void;
@@ -104,10 +113,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let rbac = options.rbac ?? false;
   let port = 0;
   const network = new Network(cluster, log);
+  const images = new ImageRegistry(options.images);
+  const ingress = new IngressController(cluster, log);
   const kubelet =
     options.kubelet === false
       ? undefined
-      : new Kubelet({ cluster, network, tokens, dir: join(dir, "pods"), caCert: certs.caCert, apiServer: () => ({ host: "127.0.0.1", port }), log });
+      : new Kubelet({ cluster, network, tokens, images, dir: join(dir, "pods"), caCert: certs.caCert, apiServer: () => ({ host: "127.0.0.1", port }), log });
   const api = new ApiServer({
     cluster,
     tokens,
@@ -146,7 +157,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const workloads = new WorkloadControllers(cluster, log);
   workloads.start();
+  const disruption = new DisruptionController(cluster, log);
+  disruption.start();
   await network.start();
+  await ingress.start();
   await kubelet?.start();
 
   let adminServer: HttpServer | undefined;
@@ -163,6 +177,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     faults,
     tokens,
     network,
+    ingress,
+    images,
     kubelet,
     setRbac: (on) => {
       rbac = on;
@@ -171,8 +187,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     writeKubeconfig,
     stop: async () => {
       workloads.stop();
+      disruption.stop();
       await kubelet?.stop();
       await network.stop();
+      await ingress.stop();
       faults.cutWatches();
       killHttpsSockets();
       killAdminSockets();

@@ -49,8 +49,25 @@ function builtinColumns(kind: string): Column[] {
         nameColumn,
         col("Type", (o) => o.spec?.type),
         col("Cluster-IP", (o) => o.spec?.clusterIP ?? "<none>"),
-        col("External-IP", () => "<none>"),
-        col("Port(s)", (o) => (o.spec?.ports ?? []).map((p: Obj) => `${p.port}/${p.protocol ?? "TCP"}`).join(",") || "<none>"),
+        col("External-IP", (o) => (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip ?? i.hostname).join(",") || (o.spec?.type === "LoadBalancer" ? "<pending>" : "<none>")),
+        col("Port(s)", (o) => (o.spec?.ports ?? []).map((p: Obj) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`).join(",") || "<none>"),
+        ageColumn,
+      ];
+    case "PodDisruptionBudget":
+      return [
+        nameColumn,
+        col("Min Available", (o) => (o.spec?.minAvailable !== undefined ? String(o.spec.minAvailable) : "N/A")),
+        col("Max Unavailable", (o) => (o.spec?.maxUnavailable !== undefined ? String(o.spec.maxUnavailable) : "N/A")),
+        col("Allowed Disruptions", (o) => o.status?.disruptionsAllowed ?? 0, "integer"),
+        ageColumn,
+      ];
+    case "Ingress":
+      return [
+        nameColumn,
+        col("Class", (o) => o.spec?.ingressClassName ?? "<none>"),
+        col("Hosts", (o) => (o.spec?.rules ?? []).map((r: Obj) => r.host ?? "*").join(",") || "*"),
+        col("Address", (o) => (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip ?? i.hostname).join(",")),
+        col("Ports", (o) => (o.spec?.tls?.length ? "80, 443" : "80")),
         ageColumn,
       ];
     case "Namespace":

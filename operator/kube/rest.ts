@@ -103,6 +103,7 @@ const PLURALS: Record<string, string> = {
   StatefulSet: "statefulsets",
   PodDisruptionBudget: "poddisruptionbudgets",
   Ingress: "ingresses",
+  HTTPRoute: "httproutes",
   ServiceMonitor: "servicemonitors",
   ConfigMap: "configmaps",
   Secret: "secrets",

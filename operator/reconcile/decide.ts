@@ -2,7 +2,7 @@
 // objects are built once, from the node count this pass chooses; an owned object is written when it is
 // missing, when the operator wants something else of it, or when a field it owns drifted.
 import type { AffinityDocument } from "../../protocol/affinity-document.js";
-import { RESTARTED_AT, configHash, desiredObjects, names, nodeRoute, podTemplate, type TemplateInputs } from "../desired.js";
+import { RESTARTED_AT, configHash, desiredObjects, names, nodeAddress, podTemplate, type TemplateInputs } from "../desired.js";
 import { drifted, repairPatch } from "../drift.js";
 import { autoscale, planNodes, type NodesPlan, type OperatorEvent, type PodFact } from "../scaling.js";
 import type { Problem, StatusFacts } from "../status.js";
@@ -21,6 +21,8 @@ export interface Decision {
   writes: Write[];
   /** Per-node Services of nodes that no longer exist. */
   deleteServices: string[];
+  /** Per-node HTTPRoutes (spec.expose.type Gateway) of nodes that no longer exist. */
+  deleteRoutes: string[];
   deletePods: string[];
   /** The affinity document to write (null: unchanged). */
   affinity: AffinityDocument | null;
@@ -126,12 +128,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       graceSeconds: pc.spec.drainGracePeriodSeconds ?? 60,
       pins: pc.spec.pins ?? {},
       nodeName: n.node,
-      route: (node) => {
-        const r = nodeRoute(pc, node);
-        if (r.publicUrl) return { url: r.publicUrl, path: r.path };
-        const ip = o.live.get(liveKey("Service", node))?.spec?.clusterIP;
-        return ip && ip !== "None" ? { url: `http://${ip}`, path: r.path } : null;
-      },
+      route: (node) => nodeAddress(pc, node, o.live.get(liveKey("Service", node))),
     });
   const replicas = plan?.replicas ?? Math.max(current, target);
   events.push(...(plan?.events ?? []));
@@ -155,6 +152,9 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   const deleteServices = [...o.live.entries()]
     .filter(([key, x]) => key.startsWith("Service/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
     .map(([, x]) => x.metadata.name as string);
+  const deleteRoutes = [...o.live.entries()]
+    .filter(([key, x]) => key.startsWith("HTTPRoute/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
+    .map(([, x]) => x.metadata.name as string);
 
   const autoscaling = a?.enabled ? { specReplicas: pc.spec.replicas ?? 2, min: a.minReplicas ?? 1, max: a.maxReplicas ?? 10, target, connections } : null;
   if (pc.spec.paused) {
@@ -162,6 +162,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
     return {
       writes: [],
       deleteServices: [],
+      deleteRoutes: [],
       deletePods: [],
       affinity: null,
       events: [],
@@ -188,6 +189,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   return {
     writes,
     deleteServices,
+    deleteRoutes,
     deletePods: plan?.deletePods ?? [],
     affinity: plan && (plan.docChanged || !o.affinity.configMap) ? plan.doc : null,
     events,

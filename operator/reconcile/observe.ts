@@ -1,6 +1,6 @@
 // Step 1 of a reconcile: read the world a PushCluster's decisions depend on. Reads only; no decision.
 import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
-import { keyPrefix, names, referencedConfig, selectorString } from "../desired.js";
+import { exposeType, keyPrefix, names, referencedConfig, selectorString } from "../desired.js";
 import { readLoads, type RedisPool } from "../redis-ops.js";
 import type { NodeLoad } from "../scaling.js";
 import type { PushCluster } from "../types.js";
@@ -48,7 +48,7 @@ function ownedPaths(pc: PushCluster, serviceMonitorCrd: boolean): Array<[kind: s
     ["StatefulSet", n.statefulSet, apiPath("apps/v1", "statefulsets", ns, n.statefulSet)],
     ["PodDisruptionBudget", n.pdb, apiPath("policy/v1", "poddisruptionbudgets", ns, n.pdb)],
   ];
-  if (pc.spec.endpoint?.ingress?.enabled) out.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
+  if (exposeType(pc) === "Ingress") out.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
   if (pc.spec.monitoring?.serviceMonitor?.enabled && serviceMonitorCrd) out.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
   return out;
 }
@@ -71,6 +71,11 @@ export async function observe(
   }
   const services = await rest.get(apiPath("v1", "services", ns), { labelSelector: `app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator` });
   for (const svc of services.items ?? []) live.set(liveKey("Service", svc.metadata.name), svc);
+  if (exposeType(pc) === "Gateway") {
+    // Without the Gateway API's CRD there is nothing to list: the create then fails, reported as ApplyFailed.
+    const routes = await rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
+    for (const r of routes?.items ?? []) live.set(liveKey("HTTPRoute", r.metadata.name), r);
+  }
   const pods = (await rest.get(apiPath("v1", "pods", ns), { labelSelector: selectorString(pc) })).items ?? [];
   const configMap = await rest.find(apiPath("v1", "configmaps", ns, n.affinity));
   let doc: AffinityDocument | null = null;

@@ -3,7 +3,8 @@
 // account; the operator turns a PushCluster into push nodes that deliver a message; then scaling,
 // rolling, repair of drifted objects and deletion exercise the rest of its paths; and the audit log
 // shows the service account used only what deploy/rbac.yaml grants, and every grant but the
-// documented ones (Ingresses: the simulator serves none).
+// documented ones (Ingresses and HTTPRoutes: no PushCluster here exposes itself through them; the
+// expose tests in test/operator/expose-e2e.test.ts do).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,10 +18,10 @@ import { until } from "../helpers/ports.js";
 import { grantsOf, allowedBy } from "./rbac-rules.js";
 
 const SA_USER = "system:serviceaccount:herald-system:herald-operator";
-/** Grants kept for paths the simulator cannot exercise: it serves no Ingresses (docs/simulator.md). */
-// Ingresses: no test here enables one. Services get: the operator lists its Services (one request) rather
+/** Grants kept for paths this test does not take. */
+// Ingresses and HTTPRoutes: no PushCluster here sets spec.expose (test/operator/expose-e2e.test.ts does). Services get: the operator lists its Services (one request) rather
 // than getting each, but `get` stays granted beside list and watch, as tools reading one Service expect.
-const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "services get"];
+const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/httproutes create", "gateway.networking.k8s.io/httproutes patch", "gateway.networking.k8s.io/httproutes delete", "services get"];
 
 let sim: Simulator;
 let nodeRoleRules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> = [];

@@ -21,7 +21,7 @@ describe("npm run sim", () => {
       expect((await kubectl(kubeconfig, ["get", "namespaces", "-o", "name"])).stdout).toBe(
         "namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n",
       );
-      const podYaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: sleeper}\nspec:\n  containers: [{name: c, image: x, command: [sleep, '300']}]\n";
+      const podYaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: sleeper}\nspec:\n  containers: [{name: c, image: busybox, command: [sleep, '300']}]\n";
       expect((await kubectl(kubeconfig, ["apply", "-f", "-"], podYaml)).code).toBe(0);
       const pid = await waitFor("the pod's process", async () => {
         const id = (await kubectl(kubeconfig, ["get", "pod", "sleeper", "-o", "jsonpath={.status.containerStatuses[0].containerID}"])).stdout;

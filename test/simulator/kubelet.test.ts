@@ -154,7 +154,7 @@ spec:
     spec:
       containers:
       - name: c
-        image: x
+        image: busybox
         command: [node, -e, ${JSON.stringify(script)}]
         env:
         - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
@@ -220,7 +220,7 @@ spec:
 
   it("serves container logs with --tail and follows them with -f until the container stops", async () => {
     const script = `let i = 0; const t = setInterval(() => { console.log("line " + ++i); if (i === 6) { clearInterval(t); } }, 150); setTimeout(() => {}, 2000);`;
-    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "chatty" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["node", "-e", script] }] } } });
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "chatty" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox", command: ["node", "-e", script] }] } } });
     await waitFor("two lines", async () => (await k(["logs", "chatty"])).stdout.startsWith("line 1\nline 2\n"));
     const followed = await k(["logs", "-f", "chatty"]);
     expect(followed.stdout).toBe([1, 2, 3, 4, 5, 6].map((i) => `line ${i}\n`).join(""));
@@ -229,9 +229,9 @@ spec:
   });
 
   it("creates no pod before its ServiceAccount exists, and the StatefulSet retries until it does", async () => {
-    const denied = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: lonely}\nspec:\n  serviceAccountName: robot\n  containers: [{name: c, image: x, command: [sleep, '300']}]\n");
+    const denied = await k(["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: lonely}\nspec:\n  serviceAccountName: robot\n  containers: [{name: c, image: busybox, command: [sleep, '300']}]\n");
     expect(denied.stderr).toContain('pods "lonely" is forbidden: error looking up service account default/robot: serviceaccount "robot" not found');
-    const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: bots}\nspec:\n  replicas: 1\n  serviceName: bots\n  selector: {matchLabels: {app: bots}}\n  template:\n    metadata: {labels: {app: bots}}\n    spec:\n      serviceAccountName: robot\n      containers: [{name: c, image: x, command: [sleep, '300']}]\n";
+    const sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: bots}\nspec:\n  replicas: 1\n  serviceName: bots\n  selector: {matchLabels: {app: bots}}\n  template:\n    metadata: {labels: {app: bots}}\n    spec:\n      serviceAccountName: robot\n      containers: [{name: c, image: busybox, command: [sleep, '300']}]\n";
     await k(["apply", "-f", "-"], sts);
     await waitFor("a FailedCreate event", async () => (await k(["get", "events", "--field-selector", "reason=FailedCreate", "-o", "name"])).stdout !== "");
     await k(["create", "serviceaccount", "robot"]);
@@ -241,7 +241,7 @@ spec:
   it("restarts a crashing container with a growing restartCount and records its last exit", async () => {
     await core.createNamespacedPod({
       namespace: "default",
-      body: { metadata: { name: "crasher" }, spec: { containers: [{ name: "c", image: "x", command: ["node", "-e", "setTimeout(() => process.exit(3), 100)"] }] } },
+      body: { metadata: { name: "crasher" }, spec: { containers: [{ name: "c", image: "busybox", command: ["node", "-e", "setTimeout(() => process.exit(3), 100)"] }] } },
     });
     const p = await waitFor("two restarts", async () => {
       const cur = await pod("crasher");
@@ -254,7 +254,7 @@ spec:
   it("keeps the last run's log for kubectl logs --previous", async () => {
     await core.createNamespacedPod({
       namespace: "default",
-      body: { metadata: { name: "relived" }, spec: { containers: [{ name: "c", image: "x", command: ["node", "-e", "console.log('pid ' + process.pid); setTimeout(() => process.exit(3), 300)"] }] } },
+      body: { metadata: { name: "relived" }, spec: { containers: [{ name: "c", image: "busybox", command: ["node", "-e", "console.log('pid ' + process.pid); setTimeout(() => process.exit(3), 300)"] }] } },
     });
     const [previous, current] = await waitFor("a log from two runs", async () => {
       const prev = (await k(["logs", "--previous", "relived"])).stdout;
@@ -263,7 +263,7 @@ spec:
     });
     expect(previous).not.toBe(current);
     // a container that never restarted has no previous log, as on a real cluster
-    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "steady" }, spec: { containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } } });
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "steady" }, spec: { containers: [{ name: "c", image: "busybox", command: ["sleep", "300"] }] } } });
     const none = await k(["logs", "--previous", "steady"]);
     expect(none.code).not.toBe(0);
     expect(none.stderr).toContain('previous terminated container "c" in pod "steady" not found');
@@ -282,7 +282,7 @@ spec:
           containers: [
             {
               name: "c",
-              image: "x",
+              image: "busybox",
               command: ["node", "-e", script],
               env: [{ name: "IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
               livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 1 },
@@ -304,7 +304,7 @@ spec:
           containers: [
             {
               name: "c",
-              image: "x",
+              image: "busybox",
               command: ["sh", "-c", "cat /etc/cfg/motd; echo \" $PW\""],
               env: [{ name: "PW", valueFrom: { secretKeyRef: { name: "later-secret", key: "pw" } } }],
               volumeMounts: [{ name: "cfg", mountPath: "/etc/cfg" }],
@@ -344,11 +344,11 @@ spec:
         metadata: { name: "kitchen-sink", labels: { app: "sink" } },
         spec: {
           terminationGracePeriodSeconds: 1,
-          initContainers: [{ name: "init", image: "x", command: ["sh", "-c", "echo init > /work/init-done"], volumeMounts: [{ name: "work", mountPath: "/work" }] }],
+          initContainers: [{ name: "init", image: "busybox", command: ["sh", "-c", "echo init > /work/init-done"], volumeMounts: [{ name: "work", mountPath: "/work" }] }],
           containers: [
             {
               name: "main",
-              image: "x",
+              image: "busybox",
               command: ["sh", "-c", script],
               envFrom: [{ configMapRef: { name: "settings" }, prefix: "APP_" }],
               volumeMounts: [
@@ -375,8 +375,8 @@ spec:
   });
 
   it("completes a pod with restartPolicy Never and reports Succeeded or Failed", async () => {
-    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ok" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 0"] }] } } });
-    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ko" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "x", command: ["sh", "-c", "exit 7"] }] } } });
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ok" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "exit 0"] }] } } });
+    await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "ko" }, spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "exit 7"] }] } } });
     await waitFor("ok to succeed", async () => (await pod("ok")).status?.phase === "Succeeded");
     const ko = await waitFor("ko to fail", async () => {
       const p = await pod("ko");
@@ -389,7 +389,7 @@ spec:
     const stubborn = `process.on("SIGTERM", () => console.log("got SIGTERM, ignoring")); setInterval(() => {}, 1000); console.log("up");`;
     await core.createNamespacedPod({
       namespace: "default",
-      body: { metadata: { name: "stubborn" }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: "c", image: "x", command: ["node", "-e", stubborn] }] } },
+      body: { metadata: { name: "stubborn" }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: "c", image: "busybox", command: ["node", "-e", stubborn] }] } },
     });
     const running = await waitFor("the process to run", async () => {
       const p = await pod("stubborn");
@@ -410,9 +410,9 @@ spec:
 
   it("kills at once on a forced deletion, and empties a namespace of running pods before removing it", async () => {
     await core.createNamespace({ body: { metadata: { name: "doomed" } } });
-    const sleeper = (name: string) => ({ metadata: { name }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } });
+    const sleeper = (name: string) => ({ metadata: { name }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: "c", image: "busybox", command: ["sleep", "300"] }] } });
     await core.createNamespacedPod({ namespace: "doomed", body: sleeper("forced") });
-    const stubborn = { name: "c", image: "x", command: ["sh", "-c", `trap "" TERM; sleep 300`] };
+    const stubborn = { name: "c", image: "busybox", command: ["sh", "-c", `trap "" TERM; sleep 300`] };
     await core.createNamespacedPod({ namespace: "doomed", body: { metadata: { name: "polite" }, spec: { terminationGracePeriodSeconds: 3, containers: [stubborn] } } });
     const pidOf = (name: string) =>
       waitFor(`${name}'s process`, async () => {
@@ -435,7 +435,7 @@ spec:
   it("stops a deleted pod that has a finalizer but keeps its object until the finalizer goes", async () => {
     await core.createNamespacedPod({
       namespace: "default",
-      body: { metadata: { name: "held", finalizers: ["example.com/keep"] }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } },
+      body: { metadata: { name: "held", finalizers: ["example.com/keep"] }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "c", image: "busybox", command: ["sleep", "300"] }] } },
     });
     const pid = await waitFor("the process", async () => Number((await pod("held")).status?.containerStatuses?.[0]?.containerID?.replace("sim://", "") ?? 0));
     await core.deleteNamespacedPod({ namespace: "default", name: "held" });
@@ -465,7 +465,7 @@ spec:
       namespace: "apps",
       body: {
         metadata: { name: "client" },
-        spec: { restartPolicy: "Never", serviceAccountName: "default", containers: [{ name: "c", image: "x", workingDir: process.cwd(), command: ["node", "--input-type=module", "-e", script] }] },
+        spec: { restartPolicy: "Never", serviceAccountName: "default", containers: [{ name: "c", image: "busybox", workingDir: process.cwd(), command: ["node", "--input-type=module", "-e", script] }] },
       },
     });
     await waitFor("the pod to finish", async () => (await core.readNamespacedPod({ namespace: "apps", name: "client" })).status?.phase === "Succeeded", 20_000);
@@ -487,7 +487,7 @@ spec:
       terminationGracePeriodSeconds: 1
       containers:
       - name: api
-        image: x
+        image: busybox
         command: [node, -e, 'require("http").createServer((q, s) => s.end(process.env.G)).listen(8080, process.env.IP)']
         env:
         - {name: G, value: ${greeting}}
@@ -520,7 +520,7 @@ spec:
     metadata: {labels: {app: nodes}}
     spec:
       terminationGracePeriodSeconds: 1
-      containers: [{name: c, image: x, command: [sleep, "300"], env: [{name: V, value: "${value}"}]}]
+      containers: [{name: c, image: busybox, command: [sleep, "300"], env: [{name: V, value: "${value}"}]}]
 `;
     const events: StoreEvent[] = [];
     sim.cluster.store.subscribe((e) => e.storageKey === "/pods" && e.type === "ADDED" && events.push(e));
@@ -568,7 +568,7 @@ spec:
     await k(["rollout", "status", "statefulset/web", "--timeout=30s"]);
     await core.createNamespacedPod({
       namespace: "default",
-      body: { metadata: { name: "initializing" }, spec: { initContainers: [{ name: "slow", image: "x", command: ["sleep", "300"] }], containers: [{ name: "c", image: "x", command: ["sleep", "300"] }] } },
+      body: { metadata: { name: "initializing" }, spec: { initContainers: [{ name: "slow", image: "busybox", command: ["sleep", "300"] }], containers: [{ name: "c", image: "busybox", command: ["sleep", "300"] }] } },
     });
     const pids = await waitFor("three processes", () => sim.kubelet!.pids().length === 3 && sim.kubelet!.pids());
     await sim.stop();

@@ -78,4 +78,14 @@ spec:
     expect(patched.code).not.toBe(0);
     expect(patched.stderr).toContain("minReplicas must not be greater than maxReplicas");
   });
+
+  it("refuses expose.type Gateway without a gateway, and an unknown expose type", async () => {
+    const k = (args: string[], stdin?: string) => kubectl(sim.kubeconfigPath, args, stdin);
+    const gateway = await k(["apply", "--dry-run=server", "-f", "-"], `${pushCluster("{ enabled: false }")}  expose: { type: Gateway }\n`);
+    expect(gateway.stderr).toContain('spec.expose: Invalid value: "object": expose.type Gateway needs expose.gateway.parentRefs');
+    const unknown = await k(["apply", "--dry-run=server", "-f", "-"], `${pushCluster("{ enabled: false }")}  expose: { type: Route }\n`);
+    expect(unknown.stderr).toContain('spec.expose.type: Unsupported value: "Route"');
+    const lb = await k(["apply", "--dry-run=server", "-f", "-"], `${pushCluster("{ enabled: false }")}  expose: { type: LoadBalancer, service: { externalTrafficPolicy: Local } }\n`);
+    expect(lb.stderr).toBe("");
+  });
 });
