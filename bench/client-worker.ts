@@ -27,8 +27,10 @@ let setup: Setup;
 /**
  * Logins leave from LOGIN_SOURCES addresses (127.1.0.1 …), each with its own keep-alive connections, as
  * users behind many addresses would: a node's per-address login limit (hardening) then holds at its default.
+ * One keep-alive connection per address and worker: with 19,000 WebSockets on one node, the login
+ * connections must leave room under the node's open-file limit (20,000 here).
  */
-export const LOGIN_SOURCES = 250;
+export const LOGIN_SOURCES = 100;
 const loginAgents: Agent[] = [];
 let nextLoginAgent = 0;
 const loginAgent = () => loginAgents[nextLoginAgent++ % loginAgents.length]!;
@@ -141,7 +143,7 @@ function inWindow(from: number, to: number) {
 serve({
   setup(a: Setup) {
     setup = a;
-    for (let i = 1; i <= LOGIN_SOURCES; i++) loginAgents.push(keepAliveAgent(2, `127.1.0.${i}`));
+    for (let i = 1; i <= LOGIN_SOURCES; i++) loginAgents.push(keepAliveAgent(1, `127.1.0.${i}`));
     ticketKey = new TextEncoder().encode(a.ticketSecret);
     return process.pid;
   },

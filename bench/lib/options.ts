@@ -57,7 +57,7 @@ scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its netw
   --duration S        measured seconds                                          [10]
   --warmup S          seconds of traffic before the measured window             [3]
   --workers N         client worker processes                                   [4, more for big sizes]
-  --cap S             sweep: time limit of one search                           [40]
+  --cap S             sweep: time limit of one search                           [60]
   --conns A,B         connections: sizes on one node                            [10000,19000]
   --big               connections: also 100,000 users across 6 nodes
   --burst N           connections: N connections opened at once in a network namespace (0 = none) [15000]
@@ -123,7 +123,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
     durationMs: num("duration", values.duration, quick ? 1 : 10, 0.5) * 1000,
     warmupMs: num("warmup", values.warmup, quick ? 0.5 : 3, 0) * 1000,
     workers: num("workers", values.workers, quick ? 2 : 4, 1),
-    capMs: num("cap", values.cap, quick ? 6 : 40, 1) * 1000,
+    capMs: num("cap", values.cap, quick ? 6 : 60, 1) * 1000,
     conns: [conns[0]!, conns[1]!],
     big: !!values.big,
     burst: num("burst", values.burst, quick ? (scenario === "burst" ? 100 : 0) : 15_000, 0),

@@ -55,17 +55,20 @@ export async function connections(o: Options): Promise<ScenarioResult> {
   if (o.big) {
     const users = o.quick ? 600 : 100_000;
     const k = 6;
-    const rate = o.quick ? 300 : 5000;
+    // A rate this machine's 6 nodes sustain beside 100,000 idle sockets (at 5,000 msg/s both systems fell
+    // behind and most messages were still queued when the window closed): this checks delivery to every
+    // user, not the ceiling, which sweep measures.
+    const rate = o.quick ? 300 : 1000;
     notes.push(`big: ${users} users across ${k} nodes, then one message to each user (one HTTP POST each, ${rate} msg/s)`);
     const big = await repeat(o, async (system) => {
       const s = await Session.start(system, { k, workers: Math.max(8, Math.ceil(users / 12_500)), heraldDir: o.heraldDir, backlog: o.backlog, acks: o.acks, heraldEnv: o.heraldEnv });
       try {
         const c = await s.connect(0, users, o.connectConcurrency * 2);
         log(`  ${c.ok} of ${users} connected in ${(c.ms / 1000).toFixed(1)} s${c.failed ? `; failures ${JSON.stringify(c.codes)}` : ""}`);
-        const t = await s.traffic({ path: "single", rate, each: true, warmupMs: 0, durationMs: (users / rate) * 1000, drainMs: 15_000, users });
+        const t = await s.traffic({ path: "single", rate, each: true, warmupMs: 0, durationMs: (users / rate) * 1000, drainMs: 30_000, users });
         log(`  delivered ${t.deliveredPct!.toFixed(3)} %`);
         const rss = s.serverRss();
-        return { connected: c.ok, rate: (c.ok / c.ms) * 1000, deliveredPct: t.deliveredPct!, p99: t.p99!, rssPerConn: rss.reduce((a, b) => a + b, 0) / c.ok / 1024, maxNodeRss: spread(rss).max / 2 ** 20 };
+        return { connected: c.ok, rate: (c.ok / c.ms) * 1000, deliveredPct: t.deliveredPct!, p99: t.p99!, publishErrors: t.publishErrors ?? 0, disconnects: t.disconnects ?? 0, rssPerConn: rss.reduce((a, b) => a + b, 0) / c.ok / 1024, maxNodeRss: spread(rss).max / 2 ** 20 };
       } finally {
         await s.stop();
       }
@@ -77,6 +80,8 @@ export async function connections(o: Options): Promise<ScenarioResult> {
         { key: "rate", label: "connection + login rate (conns/s)", digits: 0 },
         { key: "deliveredPct", label: "one message each: delivered %", digits: 3 },
         { key: "p99", label: "latency p99 ms", digits: 1 },
+        { key: "publishErrors", label: "publish errors", digits: 0 },
+        { key: "disconnects", label: "clients dropped", digits: 0 },
         { key: "rssPerConn", label: "node RSS per connection (KB, whole process)", digits: 1 },
         { key: "maxNodeRss", label: "largest node RSS (MB)", digits: 0 },
       ],
