@@ -8,6 +8,8 @@ import { log, repeat, settingsOf, type ScenarioResult } from "./common.js";
 export const PASS = { deliveredPct: 99.9, p99Ms: 100 };
 /** Unmeasured traffic at the starting rate before the search. */
 const WARM_UP_MS = 5000;
+/** After a failing probe: an overloaded cluster needs seconds to deliver its queue (1 s poisoned the next probes). */
+const BACKLOG_CLEAR_MS = 5000;
 
 export async function sweep(o: Options): Promise<ScenarioResult> {
   const settings: ScenarioResult["settings"] = {};
@@ -27,7 +29,7 @@ export async function sweep(o: Options): Promise<ScenarioResult> {
         const pass = m.deliveredPct! >= PASS.deliveredPct && m.p99! < PASS.p99Ms;
         log(`  ${rate} msg/s: delivered ${m.deliveredPct!.toFixed(2)} %, p99 ${m.p99!.toFixed(1)} ms → ${pass ? "pass" : "fail"}`);
         if (pass) atCeiling = m;
-        else await sleep(1000); // let a backlog clear before the next probe
+        else await sleep(BACKLOG_CLEAR_MS); // let the backlog of an overloaded probe clear before the next one
         return pass;
       };
       const r = await searchCeiling(
