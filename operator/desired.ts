@@ -1,5 +1,6 @@
 // What should exist for a PushCluster: a pure function of its spec and of a few observed facts.
 import { createHash } from "node:crypto";
+import { nodeTtlMs as nodeTtl } from "../protocol/nodes.js";
 import { FINALIZER, GROUP, NODE_PORT, VERSION, type KubeObject, type PushCluster, type SecretKeyRef } from "./types.js";
 
 export const names = (pc: PushCluster) => {
@@ -38,6 +39,15 @@ export function ownerReference(pc: PushCluster) {
 }
 
 export const keyPrefix = (pc: PushCluster) => pc.spec.redis.keyPrefix ?? `${pc.metadata.namespace}.${pc.metadata.name}`;
+
+/** How long the operator counts a node alive after its heartbeat: what the nodes themselves use, from their HERALD_HEARTBEAT_MS and HERALD_NODE_TTL_MS in spec.env. */
+export function nodeTtlMs(pc: PushCluster): number {
+  const value = (name: string) => {
+    const v = Number((pc.spec.env ?? []).find((e) => e.name === name && !e.valueFrom)?.value);
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  return nodeTtl(value("HERALD_HEARTBEAT_MS"), value("HERALD_NODE_TTL_MS"));
+}
 
 /** What is wrong with a spec beyond what the CRD schema can say; empty when it is usable. */
 export function specProblems(pc: PushCluster): string[] {

@@ -15,6 +15,14 @@ export interface NodeInfo {
   rates?: { published: number; delivered: number };
 }
 
+/** How often a node announces itself, unless HERALD_HEARTBEAT_MS says otherwise. */
+export const DEFAULT_HEARTBEAT_MS = 1000;
+
+/** How long a node counts as alive after its last heartbeat: HERALD_NODE_TTL_MS, else three heartbeats. */
+export function nodeTtlMs(heartbeatMs: number = DEFAULT_HEARTBEAT_MS, explicitTtlMs?: number): number {
+  return explicitTtlMs ?? heartbeatMs * 3;
+}
+
 /** The nodes whose last heartbeat is younger than ttlMs. Pure. */
 export function liveNodes(nodes: NodeInfo[], now: number, ttlMs: number): NodeInfo[] {
   return nodes.filter((n) => now - n.at <= ttlMs);

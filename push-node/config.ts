@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { trustedProxies } from "./http/client-ip.js";
 import type { RedisConfig } from "../common/redis.js";
+import { DEFAULT_HEARTBEAT_MS, nodeTtlMs } from "../protocol/nodes.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -47,7 +48,7 @@ const env = z
     HERALD_IDEMPOTENCY_WINDOW_SECONDS: int(1, 86_400).default(300),
     HERALD_INBOX_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
     HERALD_INBOX_MAX_LENGTH: int(10, 10_000_000).default(10_000),
-    HERALD_HEARTBEAT_MS: int(100, 60_000).default(1000),
+    HERALD_HEARTBEAT_MS: int(100, 60_000).default(DEFAULT_HEARTBEAT_MS),
     HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
@@ -207,7 +208,7 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     idempotencyWindowMs: c.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
     inbox: { ttlMs: c.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: c.HERALD_INBOX_MAX_LENGTH },
     heartbeatMs: c.HERALD_HEARTBEAT_MS,
-    nodeTtlMs: c.HERALD_NODE_TTL_MS ?? c.HERALD_HEARTBEAT_MS * 3,
+    nodeTtlMs: nodeTtlMs(c.HERALD_HEARTBEAT_MS, c.HERALD_NODE_TTL_MS),
     shutdownGraceMs: c.HERALD_SHUTDOWN_GRACE_MS,
     corsOrigins: c.HERALD_CORS_ORIGINS,
     demoPage: c.HERALD_DEMO_PAGE ?? embedded,

@@ -13,7 +13,7 @@ import { RedisUserStore } from "./store/redis-user-store.js";
 import type { UserStore } from "./store/user-store.js";
 import { MemoryNodeBus, type NodeBus } from "./bus/node-bus.js";
 import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { MemoryNodeRegistry, RedisNodeRegistry, type NodeRegistry } from "./cluster/registry.js";
+import { MemoryNodeRegistry, RedisNodeRegistry, type NodeRegistry } from "../common/node-registry.js";
 import type { NodeInfo } from "../protocol/nodes.js";
 import { newIncarnation } from "./cluster/incarnation.js";
 import { AutoAffinitySource, ConfigMapAffinitySource, FileAffinitySource, type AffinitySource } from "./affinity/source.js";

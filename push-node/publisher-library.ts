@@ -3,7 +3,7 @@
 import type { RedisOptions } from "ioredis";
 import { pino } from "pino";
 import { RedisNodeBus } from "./bus/redis-node-bus.js";
-import { RedisNodeRegistry } from "./cluster/registry.js";
+import { RedisNodeRegistry } from "../common/node-registry.js";
 import { createRedis } from "../common/redis.js";
 import { RedisUserStore } from "./store/redis-user-store.js";
 import { Publisher, type PublishRequest, type PublishResult } from "./publisher.js";

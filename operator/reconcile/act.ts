@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { labels, names, ownerReference, tokenSecret } from "../desired.js";
 import type { OperatorEvent } from "../scaling.js";
 import type { KubeObject, PushCluster } from "../types.js";
-import { KubeError, apiPath, pluralOf, type KubeRest } from "../kube/rest.js";
+import { KubeError, apiPath, pluralOf, type KubeRest } from "../../common/kube/client.js";
 import type { Decision } from "./decide.js";
 import type { Observed } from "./observe.js";
 
@@ -35,12 +35,11 @@ export interface Actor {
   event(pc: PushCluster, e: OperatorEvent): Promise<void>;
 }
 
-/** Generates the token-signing Secret when the spec names none and it does not exist yet (before observing, so the pods' first template already counts it). */
+/** Generates the token-signing Secret; the caller found that the spec names none and that it does not exist yet. */
 export async function ensureTokenSecret(a: Actor, pc: PushCluster): Promise<void> {
   if (pc.spec.auth.tokenSecretRef) return;
   const ns = pc.metadata.namespace;
   const name = names(pc).tokenSecret;
-  if (await a.rest.find(apiPath("v1", "secrets", ns, name))) return;
   const created = await guarded("Secret", ns, name, () => a.rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) }), [409]);
   if (created) await a.event(pc, { type: "Normal", reason: "TokenSecretCreated", message: `Generated Secret ${name} to sign access tokens` });
 }

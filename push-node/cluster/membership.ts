@@ -2,7 +2,7 @@
 // other nodes that login (who is alive) and publishing (which incarnation each node runs) read.
 import type { NodeInfo } from "../../protocol/nodes.js";
 import { liveNodes } from "../../protocol/nodes.js";
-import type { NodeRegistry } from "./registry.js";
+import type { NodeRegistry } from "../../common/node-registry.js";
 
 export interface MembershipOptions {
   registry: NodeRegistry;

@@ -1,8 +1,8 @@
 // Which push nodes are alive: each node announces itself (heartbeat) with how clients reach it,
 // its incarnation (new at every start) and its load. Login and routing read the live set.
-import type { RedisClient } from "../../common/redis.js";
-import { keys } from "../../protocol/keys.js";
-import type { NodeInfo } from "../../protocol/nodes.js";
+import type { RedisClient } from "./redis.js";
+import { keys } from "../protocol/keys.js";
+import type { NodeInfo } from "../protocol/nodes.js";
 
 export interface NodeRegistry {
   beat(info: NodeInfo): Promise<void>;
