@@ -11,6 +11,8 @@ export interface NodeInfo {
   at: number;
   sockets: number;
   users: number;
+  /** The id of the secret it signs access tokens with (tokenKeyId; absent from nodes of older versions): during a token secret rotation, a node that knows both secrets signs a token for this node with the one it checks. */
+  tokenKey?: string;
   /** Recent message rates per second (absent from nodes of older versions). */
   rates?: { published: number; delivered: number };
 }

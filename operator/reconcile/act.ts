@@ -3,7 +3,7 @@
 // server errors are thrown as they are, for the work queue to retry.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { labels, names, ownerReference, tokenSecret } from "../desired.js";
+import { labels, names, ownerReference, tokenSecret, tokenStateSecret } from "../desired.js";
 import type { OperatorEvent } from "../scaling.js";
 import type { KubeObject, PushCluster } from "../types.js";
 import { KubeError, apiPath, pluralOf, type KubeRest } from "../../common/kube/client.js";
@@ -48,6 +48,15 @@ export async function act(a: Actor, pc: PushCluster, o: Observed, d: Decision): 
   const { rest } = a;
   const ns = pc.metadata.namespace;
   const n = names(pc);
+  // first, so that pods the writes below replace find the previous token secret
+  if (d.tokenState) {
+    const data = d.tokenState;
+    await guarded("Secret", ns, n.tokenPrevious, () =>
+      o.tokenState
+        ? rest.request("PATCH", apiPath("v1", "secrets", ns, n.tokenPrevious), { body: { data }, contentType: "application/merge-patch+json" })
+        : rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenStateSecret(pc, Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => e[1] !== null))) }),
+    );
+  }
   for (const w of d.writes) {
     const obj: KubeObject = w.obj;
     const plural = pluralOf(obj.kind);

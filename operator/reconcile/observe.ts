@@ -7,6 +7,7 @@ import type { NodeLoad } from "../scaling.js";
 import type { PushCluster } from "../types.js";
 import { apiPath, type KubeRest } from "../../common/kube/client.js";
 import type { KubeCache } from "../kube/cache.js";
+import type { TokenState } from "./token-rotation.js";
 
 export interface Observed {
   now: number;
@@ -20,14 +21,19 @@ export interface Observed {
   serviceMonitorCrd: boolean;
   /** Contents of the Secrets and ConfigMaps the pods read (observeReferenced). */
   referenced: Map<string, Record<string, string> | null>;
+  /** The data of `<name>-token-previous` (token-rotation.ts; null: it does not exist; undefined: not observed). */
+  tokenState?: TokenState | null;
 }
 
 export const liveKey = (kind: string, name: string) => `${kind}/${name}`;
 
 /** The contents of every Secret and ConfigMap the pods read, by "Secret/name" or "ConfigMap/name" (null: it does not exist), each watched by name. */
 export function observeReferenced(cache: KubeCache, pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
-  return cache.referenced(`${pc.metadata.namespace}/${pc.metadata.name}`, pc.metadata.namespace, referencedConfig(pc));
+  return cache.referenced(`${pc.metadata.namespace}/${pc.metadata.name}`, pc.metadata.namespace, [...referencedConfig(pc), tokenStateKey(pc)]);
 }
+
+/** The operator's own record of the token secret (token-rotation.ts), watched with the referenced ones but not part of the config hash. */
+const tokenStateKey = (pc: PushCluster) => `Secret/${names(pc).tokenPrevious}`;
 
 /** The Secrets among them, by name (what missingSecrets reads). */
 export const secretsByName = (referenced: ReadonlyMap<string, Record<string, string> | null>) =>
@@ -87,5 +93,8 @@ export async function observe(
   } catch (err) {
     redisError = (err as Error).message;
   }
-  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd, referenced };
+  const tokenState = referenced.get(tokenStateKey(pc)) ?? null;
+  const podsRead = referencedConfig(pc);
+  const config = new Map([...referenced].filter(([k]) => podsRead.includes(k)));
+  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd, referenced: config, tokenState };
 }

@@ -20,7 +20,10 @@ const SA_USER = "system:serviceaccount:herald-system:herald-operator";
 /** Grants kept for paths the simulator cannot exercise: it serves no Ingresses (docs/simulator.md). */
 // Ingresses: no test here enables one. Services get: the operator lists its Services (one request) rather
 // than getting each, but `get` stays granted beside list and watch, as tools reading one Service expect.
-const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "services get"];
+// configmaps get: the operator reads from its cache, but the push nodes' Role grants get on their
+// ConfigMap, and a Role can only grant what its creator holds. secrets patch: a token secret rotation
+// (test/operator/rotation-e2e.test.ts).
+const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "services get", "configmaps get", "secrets patch"];
 
 let sim: Simulator;
 let nodeRoleRules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> = [];
