@@ -71,9 +71,10 @@ const server = createServer(async (req, res) => {
 server.listen(cfg.METRICS_PORT, cfg.METRICS_HOST, () => log.info({ port: cfg.METRICS_PORT, namespace: watchNamespace || "(all)" }, "herald operator started"));
 
 async function startControllers(): Promise<void> {
-  // Every reconcile reads from the cache: wait until each watch has listed once.
-  await cache.start();
   started = true;
+  // Every reconcile reads from the cache: wait until each watch has listed once (a missing CRD or RBAC
+  // rule keeps it waiting, retried with backoff and logged).
+  await cache.start();
   setInterval(() => {
     for (const key of clusters) queue.add(key);
   }, cfg.HERALD_RESYNC_SECONDS * 1000).unref();
