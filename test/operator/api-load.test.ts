@@ -52,7 +52,7 @@ describe("API load of an idle PushCluster", () => {
     const secrets = world.sim.audit.find({ user: USER, resource: "secrets" });
     const reads = secrets.filter((e) => e.verb === "list" || e.verb === "watch" || e.verb === "get");
     expect(reads.length).toBeGreaterThan(0);
-    for (const e of reads) expect(e.uri).toMatch(/[?&]fieldSelector=metadata\.name%3D(herald-ticket|herald-publish|ld-token)(&|$)/);
+    for (const e of reads) expect(e.uri).toMatch(/[?&]fieldSelector=metadata\.name%3D(herald-ticket|herald-publish|ld-token|ld-token-previous)(&|$)/);
     const before = (await getJson(["-n", "apps", "get", "statefulset", "ld"])).spec.template.metadata.annotations["herald.dev/config-hash"];
     const from = world.sim.audit.entries.length;
     const rotated = await world.kubectl(["-n", "apps", "create", "secret", "generic", "herald-publish", "--from-literal=keys=rotated-key", "--dry-run=client", "-o", "yaml"]);
