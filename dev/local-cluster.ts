@@ -12,7 +12,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { SignJWT } from "jose";
 import { parseAllDocuments } from "yaml";
 import { startSimulator } from "./simulator/index.js";
-import { KubeRest, apiPath } from "../operator/kube/rest.js";
+import { KubeRest, apiPath } from "../common/kube/client.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const children: ChildProcess[] = [];

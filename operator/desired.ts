@@ -1,5 +1,6 @@
 // What should exist for a PushCluster: a pure function of its spec and of a few observed facts.
 import { createHash } from "node:crypto";
+import { nodeTtlMs as nodeTtl } from "../protocol/nodes.js";
 import { FINALIZER, GROUP, NODE_PORT, VERSION, type ExposeType, type KubeObject, type PushCluster, type SecretKeyRef } from "./types.js";
 
 export const names = (pc: PushCluster) => {
@@ -11,6 +12,7 @@ export const names = (pc: PushCluster) => {
     internal: `${n}-internal`,
     affinity: `${n}-affinity`,
     tokenSecret: `${n}-token`,
+    tokenPrevious: `${n}-token-previous`,
     serviceAccount: `${n}-node`,
     role: `${n}-node`,
     pdb: n,
@@ -39,6 +41,15 @@ export function ownerReference(pc: PushCluster) {
 }
 
 export const keyPrefix = (pc: PushCluster) => pc.spec.redis.keyPrefix ?? `${pc.metadata.namespace}.${pc.metadata.name}`;
+
+/** How long the operator counts a node alive after its heartbeat: what the nodes themselves use, from their HERALD_HEARTBEAT_MS and HERALD_NODE_TTL_MS in spec.env. */
+export function nodeTtlMs(pc: PushCluster): number {
+  const value = (name: string) => {
+    const v = Number((pc.spec.env ?? []).find((e) => e.name === name && !e.valueFrom)?.value);
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  return nodeTtl(value("HERALD_HEARTBEAT_MS"), value("HERALD_NODE_TTL_MS"));
+}
 
 /** What is wrong with a spec beyond what the CRD schema can say; empty when it is usable. */
 export function specProblems(pc: PushCluster): string[] {
@@ -181,6 +192,8 @@ export interface TemplateInputs {
   configHash?: string;
   /** `kubectl rollout restart` stamps the StatefulSet's template with this annotation: a drained roll. */
   restartedAt?: string;
+  /** A token secret rotation is rolling: the pods also get the previous secret (HERALD_TOKEN_SECRET_PREVIOUS); not part of the hash. */
+  previousTokenSecret?: boolean;
 }
 
 export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
@@ -207,6 +220,7 @@ export function podTemplate(pc: PushCluster, inputs: TemplateInputs = {}): { tem
     { name: "HERALD_AFFINITY_CONFIGMAP", value: n.affinity },
     { name: "HERALD_SHUTDOWN_GRACE_MS", value: String(grace * 1000) },
   ];
+  if (inputs.previousTokenSecret) env.push({ name: "HERALD_TOKEN_SECRET_PREVIOUS", valueFrom: { secretKeyRef: { name: n.tokenPrevious, key: "previous", optional: true } } });
   if (s.auth.ticketSecretRef) env.push(secretEnv("HERALD_TICKET_SECRET", s.auth.ticketSecretRef, "secret"));
   if (s.auth.jwksUrl) env.push({ name: "HERALD_TICKET_JWKS_URL", value: s.auth.jwksUrl });
   if (s.auth.issuer) env.push({ name: "HERALD_TICKET_ISSUER", value: s.auth.issuer });
@@ -253,8 +267,10 @@ export function podTemplate(pc: PushCluster, inputs: TemplateInputs = {}): { tem
     ],
   };
   // The drain grace period takes effect for draining at once and in pods when they are next replaced:
-  // it is not part of the hash, so changing it alone rolls nothing.
-  const graceless = { ...spec, terminationGracePeriodSeconds: 0, containers: spec.containers.map((c) => ({ ...c, env: c.env.filter((e) => (e as { name: string }).name !== "HERALD_SHUTDOWN_GRACE_MS") })) };
+  // it is not part of the hash, so changing it alone rolls nothing. Nor is the previous token secret,
+  // given to the pods only while a rotation rolls (the rotated Secret's contents already roll them).
+  const unhashed = new Set(["HERALD_SHUTDOWN_GRACE_MS", "HERALD_TOKEN_SECRET_PREVIOUS"]);
+  const graceless = { ...spec, terminationGracePeriodSeconds: 0, containers: spec.containers.map((c) => ({ ...c, env: c.env.filter((e) => !unhashed.has((e as { name: string }).name)) })) };
   const extra = { ...(pod.labels || pod.annotations ? { labels: pod.labels, annotations: pod.annotations } : {}), ...(inputs.configHash ? { config: inputs.configHash } : {}), ...(inputs.restartedAt ? { restartedAt: inputs.restartedAt } : {}) };
   const hash = createHash("sha256").update(JSON.stringify(Object.keys(extra).length ? { spec: graceless, ...extra } : graceless)).digest("hex").slice(0, 10);
   const metadata = {
@@ -428,6 +444,17 @@ export function tokenSecret(pc: PushCluster, secret: string): KubeObject {
     metadata: { name: names(pc).tokenSecret, namespace: pc.metadata.namespace, labels: labels(pc, "token"), ownerReferences: [ownerReference(pc)] },
     type: "Opaque",
     stringData: { secret },
+  };
+}
+
+/** The operator's record of the token secret (operator/reconcile/token-rotation.ts): `current`, and `previous` while a rotation rolls. */
+export function tokenStateSecret(pc: PushCluster, data: Record<string, string>): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: names(pc).tokenPrevious, namespace: pc.metadata.namespace, labels: labels(pc, "token"), ownerReferences: [ownerReference(pc)] },
+    type: "Opaque",
+    data,
   };
 }
 

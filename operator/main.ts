@@ -1,12 +1,10 @@
 // Entry of `herald operator`: leader election, watches, the work queue, and the metrics endpoint.
 import { createServer } from "node:http";
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { createLogger } from "../common/log.js";
-import { GROUP, PLURAL, VERSION } from "./types.js";
-import { KubeRest } from "./kube/rest.js";
-import { Watcher } from "./kube/watcher.js";
+import { KubeRest } from "../common/kube/client.js";
+import { KubeCache } from "./kube/cache.js";
 import { WorkQueue } from "./kube/queue.js";
 import { LeaderElector } from "./kube/lease.js";
 import { EventRecorder } from "./kube/events.js";
@@ -37,15 +35,26 @@ const watchNamespace = namespaceArg > 0 ? (process.argv[namespaceArg + 1] ?? "")
 const log = createLogger(cfg.LOG_LEVEL, cfg.HERALD_OPERATOR_ID);
 const metrics = createOperatorMetrics();
 
-const kc = new KubeConfig();
-kc.loadFromDefault();
-const rest = new KubeRest(kc);
+const rest = KubeRest.fromDefault();
 const events = new EventRecorder(rest, "herald-operator", log);
 const redis = new RedisPool();
-const reconciler = new Reconciler({ rest, events, redis, log });
 const queue = new WorkQueue();
 const clusters = new Set<string>();
-const watchers: Watcher[] = [];
+const cache = new KubeCache(rest, {
+  namespace: watchNamespace,
+  log,
+  changed: (key) => queue.add(key),
+  pushClusterEvent: (type, obj) => {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (type === "DELETED") {
+      clusters.delete(key);
+      reportCluster(metrics, obj.metadata.namespace, obj.metadata.name, undefined);
+    } else clusters.add(key);
+    metrics.clusters.set(clusters.size);
+  },
+});
+rest.afterWrite = (obj) => cache.remember(obj);
+const reconciler = new Reconciler({ rest, cache, events, redis, log });
 const elector = new LeaderElector(rest, { namespace: cfg.POD_NAMESPACE, name: cfg.HERALD_LEASE_NAME, identity: cfg.HERALD_OPERATOR_ID }, log);
 let started = false;
 
@@ -61,27 +70,11 @@ const server = createServer(async (req, res) => {
 });
 server.listen(cfg.METRICS_PORT, cfg.METRICS_HOST, () => log.info({ port: cfg.METRICS_PORT, namespace: watchNamespace || "(all)" }, "herald operator started"));
 
-function startControllers(): void {
+async function startControllers(): Promise<void> {
   started = true;
-  const ns = watchNamespace ? `/namespaces/${watchNamespace}` : "";
-  const keyOfOwned = (obj: any) => {
-    const name = obj?.metadata?.labels?.["app.kubernetes.io/instance"];
-    if (name) queue.add(`${obj.metadata.namespace}/${name}`);
-  };
-  watchers.push(
-    new Watcher(kc, rest, `/apis/${GROUP}/${VERSION}${ns}/${PLURAL}`, {}, (type, obj) => {
-      const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-      if (type === "DELETED") {
-        clusters.delete(key);
-        reportCluster(metrics, obj.metadata.namespace, obj.metadata.name, undefined);
-      } else clusters.add(key);
-      metrics.clusters.set(clusters.size);
-      queue.add(key);
-    }, log),
-  );
-  const owned = { labelSelector: "app.kubernetes.io/managed-by=herald-operator" };
-  for (const path of [`/apis/apps/v1${ns}/statefulsets`, `/api/v1${ns}/pods`, `/api/v1${ns}/configmaps`, `/api/v1${ns}/services`]) watchers.push(new Watcher(kc, rest, path, owned, (_t, obj) => keyOfOwned(obj), log));
-  for (const w of watchers) w.start();
+  // Every reconcile reads from the cache: wait until each watch has listed once (a missing CRD or RBAC
+  // rule keeps it waiting, retried with backoff and logged).
+  await cache.start();
   setInterval(() => {
     for (const key of clusters) queue.add(key);
   }, cfg.HERALD_RESYNC_SECONDS * 1000).unref();
@@ -113,17 +106,17 @@ if (cfg.HERALD_LEADER_ELECTION === "true") {
     })
     .then(() => {
       metrics.leader.set(1);
-      startControllers();
+      return startControllers();
     });
 } else {
   metrics.leader.set(1); // the only replica acts
-  startControllers();
+  void startControllers();
 }
 
 async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, "stopping");
   queue.stop();
-  for (const w of watchers) w.stop();
+  cache.stop();
   await elector.stop();
   await redis.close();
   server.close();

@@ -2,13 +2,14 @@
 // refuse an unusable spec or missing Secrets; observe the world; decide every write (pure); act; then
 // write the status. Each step returns early with a reason a person can act on.
 import type { Logger } from "pino";
-import { hasFinalizer, missingSecrets, selectorString, specProblems } from "./desired.js";
+import { hasFinalizer, missingSecrets, names, selectorString, specProblems } from "./desired.js";
 import type { RedisPool } from "./redis-ops.js";
 import type { NodesPlan, OperatorEvent } from "./scaling.js";
 import { conditionEvents, nextStatus, type Problem } from "./status.js";
 import { FINALIZER, GROUP, KIND, PLURAL, VERSION, type PushCluster, type PushClusterStatus } from "./types.js";
-import { apiPath, type KubeRest } from "./kube/rest.js";
+import { apiPath, type KubeRest } from "../common/kube/client.js";
 import type { EventRecorder } from "./kube/events.js";
+import type { KubeCache } from "./kube/cache.js";
 import { observe, observeReferenced, secretsByName } from "./reconcile/observe.js";
 import { decide, type Decision } from "./reconcile/decide.js";
 import { ApplyFailed, act, ensureTokenSecret } from "./reconcile/act.js";
@@ -23,37 +24,43 @@ export interface ReconcileResult {
 export class Reconciler {
   private smCrd: { at: number; present: boolean } = { at: 0, present: false };
 
-  constructor(private readonly d: { rest: KubeRest; events: EventRecorder; redis: RedisPool; log: Logger; now?: () => number }) {}
+  constructor(private readonly d: { rest: KubeRest; cache: KubeCache; events: EventRecorder; redis: RedisPool; log: Logger; now?: () => number }) {}
 
   private now(): number {
     return this.d.now?.() ?? Date.now();
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const { rest } = this.d;
+    const { rest, cache } = this.d;
     const path = apiPath(`${GROUP}/${VERSION}`, PLURAL, namespace, name);
-    let pc = await rest.find<PushCluster>(path);
-    if (!pc) return {};
+    let pc: PushCluster | undefined = cache.pushCluster(namespace, name);
+    if (!pc) {
+      cache.release(`${namespace}/${name}`);
+      return {};
+    }
     if (pc.metadata.deletionTimestamp) return { requeueAfterMs: await finalize({ ...this.d, event: this.event, secretValue: this.secretValue }, pc, path) };
     if (!hasFinalizer(pc)) pc = await rest.request<PushCluster>("PUT", path, { body: { ...pc, metadata: { ...pc.metadata, finalizers: [...(pc.metadata.finalizers ?? []), FINALIZER] } } });
 
     const problems = specProblems(pc);
     if (problems.length) return this.blocked(pc, { reason: "InvalidSpec", message: problems.join("; ") });
     const actor = { rest, log: this.d.log, event: this.event };
-    try {
-      await ensureTokenSecret(actor, pc);
-    } catch (err) {
-      if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
-      throw err;
+    let referenced = await observeReferenced(cache, pc);
+    if (!pc.spec.auth.tokenSecretRef && !referenced.get(`Secret/${names(pc).tokenSecret}`)) {
+      try {
+        await ensureTokenSecret(actor, pc);
+      } catch (err) {
+        if (err instanceof ApplyFailed) return this.blocked(pc, { reason: "ApplyFailed", message: err.message }, 15_000);
+        throw err;
+      }
+      referenced = await observeReferenced(cache, pc); // the pods' first template already counts it
     }
-    const referenced = await observeReferenced(rest, pc);
     const secrets = secretsByName(referenced);
     const missing = missingSecrets(pc, secrets);
     if (missing) return this.blocked(pc, { reason: "SecretMissing", message: missing }, 10_000);
     const urlRef = pc.spec.redis.urlSecretRef;
     const redisUrl = pc.spec.redis.url ?? Buffer.from(secrets.get(urlRef!.name)![urlRef!.key ?? "url"]!, "base64").toString("utf8");
 
-    const observed = await observe({ rest, redis: this.d.redis, serviceMonitorCrd: () => this.serviceMonitorCrdPresent() }, pc, referenced, redisUrl, this.now());
+    const observed = await observe({ cache, rest, redis: this.d.redis, serviceMonitorCrd: () => this.serviceMonitorCrdPresent() }, pc, referenced, redisUrl, this.now());
     const decision = decide(pc, observed);
     if (decision.plan && decision.plan.phase !== "Stable") this.d.log.debug({ cluster: name, phase: decision.plan.phase, ...decision.facts, draining: decision.plan.draining.map((x) => x.node) }, "scaling");
     try {

@@ -2,8 +2,8 @@
 // for draining and autoscaling) and, through the finalizer, removing every key under the cluster's prefix.
 import { Cluster } from "ioredis";
 import { createRedis, type RedisClient } from "../common/redis.js";
-import { keys } from "../protocol/keys.js";
-import type { NodeInfo } from "../protocol/nodes.js";
+import { RedisNodeRegistry } from "../common/node-registry.js";
+import { liveNodes } from "../protocol/nodes.js";
 import type { NodeLoad } from "./scaling.js";
 
 export class RedisPool {
@@ -26,18 +26,10 @@ export class RedisPool {
   }
 }
 
-/** Live nodes' load: heartbeats younger than ttlMs. */
-export async function readLoads(redis: RedisClient, prefix: string, now: number, ttlMs = 5000): Promise<Map<string, NodeLoad & { state: string }>> {
-  const all = await redis.hgetall(keys(prefix).nodes);
+/** Live nodes' load, read with the nodes' own registry code and rule of liveness (heartbeat younger than ttlMs: nodeTtlMs() of the pods' settings). */
+export async function readLoads(redis: RedisClient, prefix: string, now: number, ttlMs: number): Promise<Map<string, NodeLoad & { state: string }>> {
   const out = new Map<string, NodeLoad & { state: string }>();
-  for (const v of Object.values(all)) {
-    try {
-      const n = JSON.parse(v) as NodeInfo;
-      if (now - n.at <= ttlMs) out.set(n.id, { sockets: n.sockets, users: n.users, state: n.state });
-    } catch {
-      // not ours
-    }
-  }
+  for (const n of liveNodes(await new RedisNodeRegistry(redis, prefix).list(), now, ttlMs)) out.set(n.id, { sockets: n.sockets, users: n.users, state: n.state });
   return out;
 }
 

@@ -11,8 +11,18 @@ export interface NodeInfo {
   at: number;
   sockets: number;
   users: number;
+  /** The id of the secret it signs access tokens with (tokenKeyId; absent from nodes of older versions): during a token secret rotation, a node that knows both secrets signs a token for this node with the one it checks. */
+  tokenKey?: string;
   /** Recent message rates per second (absent from nodes of older versions). */
   rates?: { published: number; delivered: number };
+}
+
+/** How often a node announces itself, unless HERALD_HEARTBEAT_MS says otherwise. */
+export const DEFAULT_HEARTBEAT_MS = 1000;
+
+/** How long a node counts as alive after its last heartbeat: HERALD_NODE_TTL_MS, else three heartbeats. */
+export function nodeTtlMs(heartbeatMs: number = DEFAULT_HEARTBEAT_MS, explicitTtlMs?: number): number {
+  return explicitTtlMs ?? heartbeatMs * 3;
 }
 
 /** The nodes whose last heartbeat is younger than ttlMs. Pure. */

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { z } from "zod";
 import { trustedProxies } from "./http/client-ip.js";
 import type { RedisConfig } from "../common/redis.js";
+import { DEFAULT_HEARTBEAT_MS, nodeTtlMs } from "../protocol/nodes.js";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => ["true", "1", "yes"].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -30,6 +31,7 @@ const env = z
     HERALD_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
     HERALD_WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(3000),
     HERALD_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    HERALD_TOKEN_SECRET_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
     HERALD_TOKEN_TTL_SECONDS: int(10, 86_400).default(600),
     HERALD_PUBLISH_KEYS: list.optional(),
     HERALD_AFFINITY_FILE: z.string().min(1).optional(),
@@ -47,7 +49,7 @@ const env = z
     HERALD_IDEMPOTENCY_WINDOW_SECONDS: int(1, 86_400).default(300),
     HERALD_INBOX_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
     HERALD_INBOX_MAX_LENGTH: int(10, 10_000_000).default(10_000),
-    HERALD_HEARTBEAT_MS: int(100, 60_000).default(1000),
+    HERALD_HEARTBEAT_MS: int(100, 60_000).default(DEFAULT_HEARTBEAT_MS),
     HERALD_NODE_TTL_MS: int(300, 300_000).optional(),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_CORS_ORIGINS: list.default(["*"]),
@@ -88,7 +90,7 @@ export interface Config {
     | { mode: "dev" }
     | { mode: "ticket"; ticket: TicketConfig }
     | { mode: "webhook"; url: string; timeoutMs: number };
-  token: { secret: string; generated: boolean; ttlSeconds: number };
+  token: { secret: string; generated: boolean; ttlSeconds: number; /** HERALD_TOKEN_SECRET_PREVIOUS: also accepted, during a rotation. */ previous?: string };
   publishKeys: { keys: string[]; generated: boolean };
   affinity: AffinitySourceConfig;
   limits: { maxPayloadBytes: number; maxBodyBytes: number; maxRecipients: number; maxBatch: number; maxDataDepth: number };
@@ -199,7 +201,7 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     redis: c.REDIS_URL ? { urls: c.REDIS_URL.split(",").map((s) => s.trim()).filter(Boolean), mode: c.REDIS_MODE, tlsCaFile: c.REDIS_TLS_CA_FILE } : null,
     keyPrefix: c.HERALD_KEY_PREFIX,
     auth,
-    token: { secret: c.HERALD_TOKEN_SECRET ?? random(), generated: !c.HERALD_TOKEN_SECRET, ttlSeconds: c.HERALD_TOKEN_TTL_SECONDS },
+    token: { secret: c.HERALD_TOKEN_SECRET ?? random(), generated: !c.HERALD_TOKEN_SECRET, ttlSeconds: c.HERALD_TOKEN_TTL_SECONDS, previous: c.HERALD_TOKEN_SECRET_PREVIOUS },
     publishKeys: { keys: c.HERALD_PUBLISH_KEYS?.length ? c.HERALD_PUBLISH_KEYS : [DEV_PUBLISH_KEY], generated: !c.HERALD_PUBLISH_KEYS?.length },
     affinity,
     limits: { maxPayloadBytes: c.HERALD_MAX_PAYLOAD_BYTES, maxBodyBytes: c.HERALD_MAX_BODY_BYTES, maxRecipients: c.HERALD_MAX_RECIPIENTS, maxBatch: c.HERALD_MAX_BATCH, maxDataDepth: c.HERALD_MAX_DATA_DEPTH },
@@ -207,7 +209,7 @@ export function checkConfig(source: NodeJS.ProcessEnv = process.env, random: () 
     idempotencyWindowMs: c.HERALD_IDEMPOTENCY_WINDOW_SECONDS * 1000,
     inbox: { ttlMs: c.HERALD_INBOX_TTL_SECONDS * 1000, maxLength: c.HERALD_INBOX_MAX_LENGTH },
     heartbeatMs: c.HERALD_HEARTBEAT_MS,
-    nodeTtlMs: c.HERALD_NODE_TTL_MS ?? c.HERALD_HEARTBEAT_MS * 3,
+    nodeTtlMs: nodeTtlMs(c.HERALD_HEARTBEAT_MS, c.HERALD_NODE_TTL_MS),
     shutdownGraceMs: c.HERALD_SHUTDOWN_GRACE_MS,
     corsOrigins: c.HERALD_CORS_ORIGINS,
     demoPage: c.HERALD_DEMO_PAGE ?? embedded,

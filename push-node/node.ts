@@ -82,7 +82,8 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
   let shuttingDown = false;
   let ownState: NodeState = "active";
 
-  const tokens = new TokenIssuer(config.token.secret, config.token.ttlSeconds);
+  // During a token secret rotation (HERALD_TOKEN_SECRET_PREVIOUS set) a token for a node not rolled yet is signed with the secret it announces.
+  const tokens = new TokenIssuer(config.token.secret, config.token.ttlSeconds, { previous: config.token.previous, nodeKeyId: (id) => membership.nodes().find((n) => n.id === id)?.tokenKey });
   // Idle keep-alive connections stay open longer than clients and load balancers keep theirs (60 s is
   // common), so that the server never closes one just as a request is sent on it.
   const http: HttpServer = createServer();
@@ -131,6 +132,7 @@ export async function startPushNode(config: Config, log: Logger): Promise<PushNo
     sockets: channel.socketCount,
     users: channel.userCount,
     rates: rates.current(),
+    tokenKey: tokens.keyId,
   });
   const membership = new Membership({
     registry,

@@ -135,15 +135,8 @@ export interface NodeBus {
   consume(node: string, sink: DeliverySink): Promise<() => Promise<void>>;
 }
 
-/**
- * NodeRegistry: the heartbeats of the cluster's nodes (one small hash). `beat` and `list` issued
- * together go in one round trip, and the list then includes the beat.
- */
-export interface NodeRegistry {
-  beat(info: NodeInfo): Promise<void>;
-  remove(id: string): Promise<void>;
-  list(): Promise<NodeInfo[]>;
-}
+/** NodeRegistry: the heartbeats of the cluster's nodes; its contract and Redis home are shared with the operator (common/node-registry.ts). */
+export type { NodeRegistry } from "../common/node-registry.js";
 
 /**
  * Membership: this node's view of the cluster, as of its last heartbeat (cluster/membership.ts keeps it

@@ -1,6 +1,6 @@
 // Kubernetes Events about a PushCluster, so `kubectl describe` and `kubectl get events` say what the operator did.
 import type { Logger } from "pino";
-import type { KubeRest } from "./rest.js";
+import type { KubeRest } from "../../common/kube/client.js";
 
 export interface Involved {
   apiVersion: string;

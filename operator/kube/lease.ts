@@ -1,7 +1,7 @@
 // Leader election on a coordination.k8s.io Lease, with controller-runtime's timings (lease 15 s,
 // renew deadline 10 s, retry 2 s): two operator replicas never both act.
 import type { Logger } from "pino";
-import { KubeError, type KubeRest } from "./rest.js";
+import { KubeError, type KubeRest } from "../../common/kube/client.js";
 
 export interface LeaseOptions {
   namespace: string;
@@ -29,6 +29,8 @@ export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
   private stopped = false;
+  /** The Lease as this process last wrote it (null: read it first). */
+  private mine: any = null;
 
   constructor(private readonly rest: KubeRest, private readonly o: LeaseOptions, private readonly log: Logger) {}
 
@@ -72,10 +74,13 @@ export class LeaderElector {
     const path = `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`;
     const now = Date.now();
     const duration = this.o.leaseDurationSeconds ?? 15;
-    const lease = await this.rest.find(`${path}/${this.o.name}`);
+    // The leader renews from the Lease its last write returned (one PUT per retry period, no GET): if
+    // anyone else wrote it since, the resourceVersion no longer matches and the PUT answers 409.
+    const lease = this.mine ?? (await this.rest.find(`${path}/${this.o.name}`));
+    this.mine = null;
     if (!lease) {
       try {
-        await this.rest.request("POST", path, {
+        this.mine = await this.rest.request("POST", path, {
           body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.o.name, namespace: this.o.namespace }, spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 } },
         });
         return true;
@@ -94,7 +99,7 @@ export class LeaderElector {
       ...(taking ? { acquireTime: microTime(now), leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + 1 } : {}),
     };
     try {
-      await this.rest.request("PUT", `${path}/${this.o.name}`, { body: { ...lease, spec } });
+      this.mine = await this.rest.request("PUT", `${path}/${this.o.name}`, { body: { ...lease, spec } });
       return true;
     } catch (err) {
       if (err instanceof KubeError && err.status === 409) return false;

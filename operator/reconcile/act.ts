@@ -3,10 +3,10 @@
 // server errors are thrown as they are, for the work queue to retry.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { labels, names, ownerReference, tokenSecret } from "../desired.js";
+import { labels, names, ownerReference, tokenSecret, tokenStateSecret } from "../desired.js";
 import type { OperatorEvent } from "../scaling.js";
 import type { KubeObject, PushCluster } from "../types.js";
-import { KubeError, apiPath, pluralOf, type KubeRest } from "../kube/rest.js";
+import { KubeError, apiPath, pluralOf, type KubeRest } from "../../common/kube/client.js";
 import type { Decision } from "./decide.js";
 import type { Observed } from "./observe.js";
 
@@ -35,12 +35,11 @@ export interface Actor {
   event(pc: PushCluster, e: OperatorEvent): Promise<void>;
 }
 
-/** Generates the token-signing Secret when the spec names none and it does not exist yet (before observing, so the pods' first template already counts it). */
+/** Generates the token-signing Secret; the caller found that the spec names none and that it does not exist yet. */
 export async function ensureTokenSecret(a: Actor, pc: PushCluster): Promise<void> {
   if (pc.spec.auth.tokenSecretRef) return;
   const ns = pc.metadata.namespace;
   const name = names(pc).tokenSecret;
-  if (await a.rest.find(apiPath("v1", "secrets", ns, name))) return;
   const created = await guarded("Secret", ns, name, () => a.rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenSecret(pc, randomBytes(32).toString("base64url")) }), [409]);
   if (created) await a.event(pc, { type: "Normal", reason: "TokenSecretCreated", message: `Generated Secret ${name} to sign access tokens` });
 }
@@ -49,6 +48,15 @@ export async function act(a: Actor, pc: PushCluster, o: Observed, d: Decision): 
   const { rest } = a;
   const ns = pc.metadata.namespace;
   const n = names(pc);
+  // first, so that pods the writes below replace find the previous token secret
+  if (d.tokenState) {
+    const data = d.tokenState;
+    await guarded("Secret", ns, n.tokenPrevious, () =>
+      o.tokenState
+        ? rest.request("PATCH", apiPath("v1", "secrets", ns, n.tokenPrevious), { body: { data }, contentType: "application/merge-patch+json" })
+        : rest.request("POST", apiPath("v1", "secrets", ns), { body: tokenStateSecret(pc, Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => e[1] !== null))) }),
+    );
+  }
   for (const w of d.writes) {
     const obj: KubeObject = w.obj;
     const plural = pluralOf(obj.kind);

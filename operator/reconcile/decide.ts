@@ -9,6 +9,7 @@ import type { Problem, StatusFacts } from "../status.js";
 import { podProblem } from "../status.js";
 import type { KubeObject, PushCluster } from "../types.js";
 import { liveKey, type Observed } from "./observe.js";
+import { tokenRotation } from "./token-rotation.js";
 
 /** What the operator wrote last time, on each object it owns: the base for removing fields it no longer wants. */
 export const LAST_APPLIED = "herald.dev/last-applied";
@@ -26,6 +27,8 @@ export interface Decision {
   deletePods: string[];
   /** The affinity document to write (null: unchanged). */
   affinity: AffinityDocument | null;
+  /** A merge patch of `<name>-token-previous`'s data (token-rotation.ts), written before anything else; null: unchanged. */
+  tokenState: Record<string, string | null> | null;
   events: OperatorEvent[];
   problem: Problem | null;
   plan: NodesPlan | null;
@@ -114,6 +117,14 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       terminating: !!p.metadata.deletionTimestamp,
     };
   });
+  // A token Secret rotation: the previous secret goes to the pods until every node runs the new template.
+  const rollDone = facts.filter((f) => !f.terminating).length >= current && facts.every((f) => f.hash === hash && f.ready && !f.terminating);
+  const tokenRef = pc.spec.auth.tokenSecretRef;
+  const rotation =
+    o.tokenState === undefined
+      ? { write: null, previousActive: false }
+      : tokenRotation(o.referenced.get(`Secret/${tokenRef?.name ?? n.tokenSecret}`)?.[tokenRef?.key ?? "secret"], o.tokenState, rollDone);
+  if (rotation.previousActive) inputs.previousTokenSecret = true;
   let plan: NodesPlan | null = null;
   if (loads)
     plan = planNodes({
@@ -165,6 +176,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       deleteRoutes: [],
       deletePods: [],
       affinity: null,
+      tokenState: null,
       events: [],
       problem: o.redisError ? { reason: "RedisUnavailable", message: `cannot read the nodes' heartbeats: ${o.redisError}` } : null,
       plan: null,
@@ -192,6 +204,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
     deleteRoutes,
     deletePods: plan?.deletePods ?? [],
     affinity: plan && (plan.docChanged || !o.affinity.configMap) ? plan.doc : null,
+    tokenState: rotation.write,
     events,
     problem,
     plan,

@@ -1,16 +1,18 @@
 // The finalizer step: stop the push nodes (they would write again), remove the cluster's keys in Redis
 // (only under its prefix), then let the object go; garbage collection takes what it owned.
 import type { Logger } from "pino";
-import { hasFinalizer, keyPrefix, names, selectorString } from "../desired.js";
+import { hasFinalizer, keyPrefix, names, selectorLabels } from "../desired.js";
 import { deletePrefixStep, type RedisPool } from "../redis-ops.js";
 import type { OperatorEvent } from "../scaling.js";
 import { FINALIZER, GROUP, PLURAL, VERSION, type PushCluster } from "../types.js";
-import { apiPath, type KubeRest } from "../kube/rest.js";
+import { apiPath, type KubeRest } from "../../common/kube/client.js";
+import type { KubeCache } from "../kube/cache.js";
 
 export const SKIP_CLEANUP = "herald.dev/skip-redis-cleanup";
 
 export interface Finalizer {
   rest: KubeRest;
+  cache: KubeCache;
   redis: RedisPool;
   log: Logger;
   event(pc: PushCluster, e: OperatorEvent): Promise<void>;
@@ -23,12 +25,12 @@ export interface Finalizer {
 export async function finalize(f: Finalizer, pc: PushCluster, path: string): Promise<number | undefined> {
   if (!hasFinalizer(pc)) return undefined;
   const ns = pc.metadata.namespace;
-  const sts = await f.rest.find(apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet));
+  const sts = f.cache.get("StatefulSet", ns, names(pc).statefulSet);
   if (sts && sts.spec?.replicas !== 0) {
     await f.rest.request("PATCH", apiPath("apps/v1", "statefulsets", ns, names(pc).statefulSet), { body: { spec: { replicas: 0 } }, contentType: "application/merge-patch+json" });
     await f.event(pc, { type: "Normal", reason: "Stopping", message: "Stopping the push nodes before removing the cluster's Redis keys" });
   }
-  const pods = (await f.rest.get(apiPath("v1", "pods", ns), { labelSelector: selectorString(pc) })).items ?? [];
+  const pods = f.cache.list("Pod", ns, selectorLabels(pc));
   if (pods.length) return 500;
   const skip = pc.metadata.labels?.[SKIP_CLEANUP] === "true" || (pc.metadata as { annotations?: Record<string, string> }).annotations?.[SKIP_CLEANUP] === "true";
   if (!skip) {

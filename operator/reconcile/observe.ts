@@ -1,10 +1,13 @@
 // Step 1 of a reconcile: read the world a PushCluster's decisions depend on. Reads only; no decision.
+// Kubernetes objects come from the operator's cache (operator/kube/cache.ts), fed by watches.
 import { parseAffinityDocument, type AffinityDocument } from "../../protocol/affinity-document.js";
-import { exposeType, keyPrefix, names, referencedConfig, selectorString } from "../desired.js";
+import { exposeType, keyPrefix, names, nodeTtlMs, referencedConfig, selectorLabels } from "../desired.js";
 import { readLoads, type RedisPool } from "../redis-ops.js";
 import type { NodeLoad } from "../scaling.js";
 import type { PushCluster } from "../types.js";
-import { apiPath, type KubeRest } from "../kube/rest.js";
+import { apiPath, type KubeRest } from "../../common/kube/client.js";
+import type { KubeCache } from "../kube/cache.js";
+import type { TokenState } from "./token-rotation.js";
 
 export interface Observed {
   now: number;
@@ -18,66 +21,71 @@ export interface Observed {
   serviceMonitorCrd: boolean;
   /** Contents of the Secrets and ConfigMaps the pods read (observeReferenced). */
   referenced: Map<string, Record<string, string> | null>;
+  /** The data of `<name>-token-previous` (token-rotation.ts; null: it does not exist; undefined: not observed). */
+  tokenState?: TokenState | null;
 }
 
 export const liveKey = (kind: string, name: string) => `${kind}/${name}`;
 
-/** The contents of every Secret and ConfigMap the pods read, by "Secret/name" or "ConfigMap/name" (null: it does not exist). */
-export async function observeReferenced(rest: KubeRest, pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
-  const out = new Map<string, Record<string, string> | null>();
-  for (const key of referencedConfig(pc)) {
-    const [kind, name] = key.split("/") as [string, string];
-    const obj = await rest.find(apiPath("v1", kind === "Secret" ? "secrets" : "configmaps", pc.metadata.namespace, name));
-    out.set(key, obj ? { ...(obj.data ?? {}), ...(obj.binaryData ?? {}) } : null);
-  }
-  return out;
+/** The contents of every Secret and ConfigMap the pods read, by "Secret/name" or "ConfigMap/name" (null: it does not exist), each watched by name. */
+export function observeReferenced(cache: KubeCache, pc: PushCluster): Promise<Map<string, Record<string, string> | null>> {
+  return cache.referenced(`${pc.metadata.namespace}/${pc.metadata.name}`, pc.metadata.namespace, [...referencedConfig(pc), tokenStateKey(pc)]);
 }
+
+/** The operator's own record of the token secret (token-rotation.ts), watched with the referenced ones but not part of the config hash. */
+const tokenStateKey = (pc: PushCluster) => `Secret/${names(pc).tokenPrevious}`;
 
 /** The Secrets among them, by name (what missingSecrets reads). */
 export const secretsByName = (referenced: ReadonlyMap<string, Record<string, string> | null>) =>
   new Map([...referenced].filter(([k]) => k.startsWith("Secret/")).map(([k, v]) => [k.slice("Secret/".length), v]));
 
-/** The owned objects that are not Services, by kind and API path (Services come from one list). */
-function ownedPaths(pc: PushCluster, serviceMonitorCrd: boolean): Array<[kind: string, name: string, path: string]> {
+/** The owned objects that are not Services, by kind and name (Services come from one list). */
+function ownedNames(pc: PushCluster): Array<[kind: string, name: string]> {
   const n = names(pc);
-  const ns = pc.metadata.namespace;
-  const out: Array<[string, string, string]> = [
-    ["ServiceAccount", n.serviceAccount, apiPath("v1", "serviceaccounts", ns, n.serviceAccount)],
-    ["Role", n.role, apiPath("rbac.authorization.k8s.io/v1", "roles", ns, n.role)],
-    ["RoleBinding", n.role, apiPath("rbac.authorization.k8s.io/v1", "rolebindings", ns, n.role)],
-    ["StatefulSet", n.statefulSet, apiPath("apps/v1", "statefulsets", ns, n.statefulSet)],
-    ["PodDisruptionBudget", n.pdb, apiPath("policy/v1", "poddisruptionbudgets", ns, n.pdb)],
+  const out: Array<[string, string]> = [
+    ["ServiceAccount", n.serviceAccount],
+    ["Role", n.role],
+    ["RoleBinding", n.role],
+    ["StatefulSet", n.statefulSet],
+    ["PodDisruptionBudget", n.pdb],
   ];
-  if (exposeType(pc) === "Ingress") out.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
-  if (pc.spec.monitoring?.serviceMonitor?.enabled && serviceMonitorCrd) out.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
   return out;
 }
 
+/** Reads from the cache (no API request), except an Ingress or ServiceMonitor, read only when the spec asks for one. */
 export async function observe(
-  d: { rest: KubeRest; redis: RedisPool; serviceMonitorCrd: () => Promise<boolean> },
+  d: { cache: KubeCache; rest: KubeRest; redis: RedisPool; serviceMonitorCrd: () => Promise<boolean> },
   pc: PushCluster,
   referenced: Map<string, Record<string, string> | null>,
   redisUrl: string,
   now: number,
 ): Promise<Observed> {
-  const { rest } = d;
+  const { cache } = d;
   const ns = pc.metadata.namespace;
   const n = names(pc);
-  const serviceMonitorCrd = await d.serviceMonitorCrd();
   const live = new Map<string, any>();
-  for (const [kind, name, path] of ownedPaths(pc, serviceMonitorCrd)) {
-    const obj = await rest.find(path);
+  for (const [kind, name] of ownedNames(pc)) {
+    const obj = cache.get(kind, ns, name);
     if (obj) live.set(liveKey(kind, name), obj);
   }
-  const services = await rest.get(apiPath("v1", "services", ns), { labelSelector: `app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator` });
-  for (const svc of services.items ?? []) live.set(liveKey("Service", svc.metadata.name), svc);
+  // Optional kinds, not cached (their API may not be served): a GET, only when the spec asks for them.
+  const serviceMonitorCrd = pc.spec.monitoring?.serviceMonitor?.enabled ? await d.serviceMonitorCrd() : false;
+  const optional: Array<[string, string, string]> = [];
+  if (exposeType(pc) === "Ingress") optional.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
+  if (serviceMonitorCrd) optional.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
+  for (const [kind, name, path] of optional) {
+    const obj = await d.rest.find(path);
+    if (obj) live.set(liveKey(kind, name), obj);
+  }
   if (exposeType(pc) === "Gateway") {
-    // Without the Gateway API's CRD there is nothing to list: the create then fails, reported as ApplyFailed.
-    const routes = await rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
+    // Not cached either (the Gateway API may not be installed): one list by label, only for a Gateway.
+    // Without its CRD there is nothing to list: the create then fails, reported as ApplyFailed.
+    const routes = await d.rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
     for (const r of routes?.items ?? []) live.set(liveKey("HTTPRoute", r.metadata.name), r);
   }
-  const pods = (await rest.get(apiPath("v1", "pods", ns), { labelSelector: selectorString(pc) })).items ?? [];
-  const configMap = await rest.find(apiPath("v1", "configmaps", ns, n.affinity));
+  for (const svc of cache.list("Service", ns, { "app.kubernetes.io/instance": pc.metadata.name })) live.set(liveKey("Service", svc.metadata.name), svc);
+  const pods = cache.list("Pod", ns, selectorLabels(pc));
+  const configMap = cache.get("ConfigMap", ns, n.affinity) ?? null;
   let doc: AffinityDocument | null = null;
   try {
     doc = configMap?.data?.["affinity.json"] ? parseAffinityDocument(configMap.data["affinity.json"]) : null;
@@ -87,9 +95,12 @@ export async function observe(
   let loads: Observed["loads"] = null;
   let redisError: string | null = null;
   try {
-    loads = await readLoads(d.redis.client(redisUrl, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc), now);
+    loads = await readLoads(d.redis.client(redisUrl, pc.spec.redis.mode ?? "standalone"), keyPrefix(pc), now, nodeTtlMs(pc));
   } catch (err) {
     redisError = (err as Error).message;
   }
-  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd, referenced };
+  const tokenState = referenced.get(tokenStateKey(pc)) ?? null;
+  const podsRead = referencedConfig(pc);
+  const config = new Map([...referenced].filter(([k]) => podsRead.includes(k)));
+  return { now, live, pods, affinity: { configMap, doc }, loads, redisError, serviceMonitorCrd, referenced: config, tokenState };
 }

@@ -77,54 +77,34 @@ export class AutoAffinitySource extends BaseSource implements AffinitySource {
   }
 }
 
-/** Watches one ConfigMap through the Kubernetes API (list, then watch from its resourceVersion; relist on any end). */
+/** Watches one ConfigMap through the Kubernetes API, with the client the operator uses (common/kube: list, then watch by name; resume, relist with backoff). */
 export class ConfigMapAffinitySource extends BaseSource implements AffinitySource {
-  private abort: AbortController | null = null;
+  private informer: { stop(): void } | null = null;
   private stopped = false;
-  private retry: NodeJS.Timeout | null = null;
-  private backoffMs = 250;
   constructor(private readonly cfg: Extract<AffinitySourceConfig, { kind: "configmap" }>, private readonly log: Logger) {
     super();
   }
   async start(): Promise<void> {
-    void this.loop();
+    // loaded only here: a node without a ConfigMap source never loads the Kubernetes client
+    const [{ KubeRest }, { Informer }] = await Promise.all([import("../../common/kube/client.js"), import("../../common/kube/informer.js")]);
+    if (this.stopped) return;
+    const { namespace, name } = this.cfg;
+    const informer = new Informer(KubeRest.fromDefault(), {
+      path: `/api/v1/namespaces/${namespace}/configmaps`,
+      fieldSelector: `metadata.name=${name}`,
+      log: this.log,
+      onEvent: (type, obj) => {
+        if (type !== "DELETED" && obj?.metadata?.name === name) this.apply(obj.data ?? {});
+      },
+    });
+    this.informer = informer.start();
+    void informer.synced.then(() => {
+      if (!informer.get(namespace, name)) this.log.warn({ namespace, name }, "affinity ConfigMap not found yet; waiting for it");
+    });
   }
   stop(): void {
     this.stopped = true;
-    this.abort?.abort();
-    if (this.retry) clearTimeout(this.retry);
-  }
-  private async loop(): Promise<void> {
-    const k8s = await import("@kubernetes/client-node");
-    const kc = new k8s.KubeConfig();
-    kc.loadFromDefault();
-    const api = kc.makeApiClient(k8s.CoreV1Api);
-    const { namespace, name } = this.cfg;
-    const fieldSelector = `metadata.name=${name}`;
-    try {
-      const list = await api.listNamespacedConfigMap({ namespace, fieldSelector });
-      const item = list.items[0];
-      if (item) this.apply(item.data ?? {});
-      else this.log.warn({ namespace, name }, "affinity ConfigMap not found yet; waiting for it");
-      const watch = new k8s.Watch(kc);
-      this.abort = await watch.watch(
-        `/api/v1/namespaces/${namespace}/configmaps`,
-        { fieldSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
-        (phase, obj) => {
-          if ((phase === "ADDED" || phase === "MODIFIED") && obj?.data) this.apply(obj.data);
-        },
-        (err) => this.again(err),
-      );
-      this.backoffMs = 250;
-    } catch (err) {
-      this.again(err);
-    }
-  }
-  private again(err: unknown): void {
-    if (this.stopped) return;
-    if (err) this.log.warn({ err: String((err as Error)?.message ?? err) }, "affinity ConfigMap watch ended; relisting");
-    this.retry = setTimeout(() => void this.loop(), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+    this.informer?.stop();
   }
   private apply(data: Record<string, string>): void {
     const text = data[this.cfg.key];

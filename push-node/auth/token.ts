@@ -28,18 +28,43 @@ const INVALID: TokenCheck = { ok: false, code: "TOKEN_INVALID", message: "token 
 const EXPIRED: TokenCheck = { ok: false, code: "TOKEN_EXPIRED", message: "token expired; log in again" };
 const INCOMPLETE: TokenCheck = { ok: false, code: "TOKEN_INVALID", message: "token lacks its user or node" };
 
+/** A short public id of a token secret (an HMAC of a constant under it: it reveals nothing of the secret). */
+export function tokenKeyId(secret: string): string {
+  return createHmac("sha256", Buffer.from(secret, "utf8")).update("herald token key id").digest("base64url").slice(0, 12);
+}
+
+export interface TokenIssuerOptions {
+  /**
+   * The token secret before a rotation (HERALD_TOKEN_SECRET_PREVIOUS), while the nodes roll onto the
+   * new one: tokens it signed are still accepted, and a token for a node that still signs with it (not
+   * rolled yet: its heartbeat announces this key) is signed with it, so that node can check it.
+   */
+  previous?: string;
+  /** The key id (tokenKeyId) a node announces in its heartbeat, if known. */
+  nodeKeyId?: (node: string) => string | undefined;
+}
+
 export class TokenIssuer {
   private readonly key: Buffer;
-  constructor(secret: string, private readonly ttlSeconds: number) {
+  private readonly previousKey: Buffer | null;
+  private readonly previousKeyId: string | null;
+  /** tokenKeyId of the secret this node signs with: announced in its heartbeat. */
+  readonly keyId: string;
+  constructor(secret: string, private readonly ttlSeconds: number, private readonly o: TokenIssuerOptions = {}) {
     this.key = Buffer.from(secret, "utf8");
+    this.keyId = tokenKeyId(secret);
+    this.previousKey = o.previous && o.previous !== secret ? Buffer.from(o.previous, "utf8") : null;
+    this.previousKeyId = this.previousKey ? tokenKeyId(o.previous!) : null;
   }
 
+  /** Signed with the current secret, unless the token's node announces that it still signs with the previous one. */
   issue(claims: AccessClaims): { token: string; expiresAt: string } {
     const iat = Math.floor(Date.now() / 1000);
     const exp = iat + this.ttlSeconds;
     const { user, ...rest } = claims;
     const signed = `${HEADER}.${segment({ ...rest, sub: user, iss: ISSUER, aud: AUDIENCE, iat, exp })}`;
-    return { token: `${signed}.${this.sign(signed)}`, expiresAt: new Date(exp * 1000).toISOString() };
+    const key = this.previousKey && this.o.nodeKeyId?.(claims.node) === this.previousKeyId ? this.previousKey : this.key;
+    return { token: `${signed}.${this.sign(signed, key)}`, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
   /** Synchronous: the signature first (HS256 only, constant-time compare), then iss, aud, nbf and exp. */
@@ -50,8 +75,8 @@ export class TokenIssuer {
     const [header, body, signature] = parts as [string, string, string];
     if (header !== HEADER && !isHs256Header(header)) return INVALID;
     const given = Buffer.from(signature);
-    const expected = Buffer.from(this.sign(`${header}.${body}`));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return INVALID;
+    // the current secret first; the previous one (during a rotation) only when that fails
+    if (!signedBy(given, this.sign(`${header}.${body}`, this.key)) && !(this.previousKey && signedBy(given, this.sign(`${header}.${body}`, this.previousKey)))) return INVALID;
     const payload = parseSegment(body);
     if (!payload || payload.iss !== ISSUER || !(payload.aud === AUDIENCE || (Array.isArray(payload.aud) && payload.aud.includes(AUDIENCE)))) return INVALID;
     const now = Date.now() / 1000;
@@ -62,9 +87,14 @@ export class TokenIssuer {
     return { ok: true, claims: Object.fromEntries([["user", payload.sub], ...rest]) as unknown as AccessClaims };
   }
 
-  private sign(signed: string): string {
-    return createHmac("sha256", this.key).update(signed).digest("base64url");
+  private sign(signed: string, key: Buffer): string {
+    return createHmac("sha256", key).update(signed).digest("base64url");
   }
+}
+
+function signedBy(given: Buffer, signature: string): boolean {
+  const expected = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function segment(value: object): string {

@@ -21,7 +21,10 @@ const SA_USER = "system:serviceaccount:herald-system:herald-operator";
 /** Grants kept for paths this test does not take. */
 // Ingresses and HTTPRoutes: no PushCluster here sets spec.expose (test/operator/expose-e2e.test.ts does). Services get: the operator lists its Services (one request) rather
 // than getting each, but `get` stays granted beside list and watch, as tools reading one Service expect.
-const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/httproutes create", "gateway.networking.k8s.io/httproutes patch", "gateway.networking.k8s.io/httproutes delete", "services get"];
+// configmaps get: the operator reads from its cache, but the push nodes' Role grants get on their
+// ConfigMap, and a Role can only grant what its creator holds. secrets patch: a token secret rotation
+// (test/operator/rotation-e2e.test.ts). Ingresses and HTTPRoutes: spec.expose (test/operator/expose-e2e.test.ts).
+const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/httproutes create", "gateway.networking.k8s.io/httproutes patch", "gateway.networking.k8s.io/httproutes delete", "services get", "configmaps get", "secrets patch"];
 
 let sim: Simulator;
 let nodeRoleRules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> = [];

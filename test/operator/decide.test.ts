@@ -118,6 +118,33 @@ describe("rotation and restarts", () => {
     expect(d.deletePods).toEqual([]); // drained first, replaced later
   });
 
+  it("rolls a rotated token Secret with the previous secret in the pods (not in the hash) until every node runs the new template", () => {
+    const env = (d: ReturnType<typeof decide>) => ((d.writes.find((w) => w.obj.kind === "StatefulSet")?.obj as any)?.spec.template.spec.containers[0].env ?? []).find((e: any) => e.name === "HERALD_TOKEN_SECRET_PREVIOUS");
+    // steady: the state records the current value, nothing to write
+    const steady = converged();
+    steady.tokenState = { current: "czE=" };
+    expect(decide(pc, steady).tokenState).toBeNull();
+    // the token Secret rotates: the old value becomes `previous`, and the pods get it while they roll
+    const o = converged();
+    o.tokenState = { current: "czE=" };
+    o.referenced.set("Secret/hc-token", { secret: "czI=" });
+    const d = decide(pc, o);
+    expect(d.tokenState).toEqual({ current: "czI=", previous: "czE=" });
+    expect(env(d)).toEqual({ name: "HERALD_TOKEN_SECRET_PREVIOUS", valueFrom: { secretKeyRef: { name: "hc-token-previous", key: "previous", optional: true } } });
+    const rotatedInputs = { configHash: configHash(o.referenced) };
+    expect(podTemplate(pc, { ...rotatedInputs, previousTokenSecret: true }).hash).toBe(podTemplate(pc, rotatedInputs).hash);
+    expect(d.events.map((e) => e.reason)).toEqual(expect.arrayContaining(["TemplateChanged", "Draining"]));
+    // every node on the new template and ready: `previous` goes, and new pods no longer get it (without a roll)
+    const done = converged();
+    done.referenced.set("Secret/hc-token", { secret: "czI=" });
+    done.tokenState = { current: "czI=", previous: "czE=" };
+    const newHash = podTemplate(pc, rotatedInputs).hash;
+    for (const p of done.pods) p.metadata.labels["herald.dev/template-hash"] = newHash;
+    const after = decide(pc, done);
+    expect(after.tokenState).toEqual({ previous: null });
+    expect(after.deletePods).toEqual([]);
+  });
+
   it("turns kubectl rollout restart (the restartedAt stamp) into a drained roll that keeps the stamp", () => {
     const o = converged();
     o.live.get("StatefulSet/hc").spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"] = "2026-11-25T12:00:00Z";

@@ -67,7 +67,8 @@ describe("operator replicas and faults", () => {
     const leader = operators[1]!;
     world.sim.faults.add({ user: "operator-b", verb: "patch", resource: "pushclusters", count: 3, status: 500, message: "injected" });
     world.sim.faults.add({ user: "operator-b", verb: "patch", resource: "statefulsets", count: 2, status: 409, reason: "Conflict", message: "injected conflict" });
-    world.sim.faults.add({ user: "operator-b", verb: "get", resource: "configmaps", count: 2, status: 429, message: "slow down", retryAfterSeconds: 1 });
+    // (the operator reads from its cache: the throttling hits a write, the affinity document's update)
+    world.sim.faults.add({ user: "operator-b", verb: "update", resource: "configmaps", count: 2, status: 429, message: "slow down", retryAfterSeconds: 1 });
     await world.kubectl(["-n", "apps", "scale", "pushcluster", "rc2", "--replicas=2"]);
     await until(async () => (await isReady("rc2")) && (await getJson(["-n", "apps", "get", "statefulset", "rc2"])).spec.replicas === 2, "rc2 at two ready nodes", 60_000, 200);
     expect(world.sim.faults.pending().filter((r) => r.user === "operator-b")).toEqual([]);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOperator, startWorld, pushClusterYaml, type HeraldWorld, type OperatorProcess } from "../helpers/operator.js";
 import { until } from "../helpers/ports.js";
+import { connect, loginTicket } from "../helpers/client.js";
 
 let world: HeraldWorld;
 let operator: OperatorProcess;
@@ -13,10 +14,10 @@ const pods = async () => (await getJson(["-n", "apps", "get", "pods", "-l", "app
 const isReady = async () => (await getJson(["-n", "apps", "get", "pushcluster", "ro"])).status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True";
 const reasons = async () => (await getJson(["-n", "apps", "get", "events", "--field-selector", "involvedObject.name=ro"])).items.map((e: any) => e.reason);
 /** Resolves once every pod is new (none of `before`'s uids), on one template, ready, and the cluster Ready. */
-async function rolled(before: Set<string>, what: string): Promise<void> {
+async function rolled(before: Set<string>, what: string, count = 2): Promise<void> {
   await until(async () => {
     const ps = await pods();
-    return ps.length === 2 && ps.every((p: any) => !before.has(p.metadata.uid) && p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) && (await isReady());
+    return ps.length === count && ps.every((p: any) => !before.has(p.metadata.uid) && p.status?.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) && (await isReady());
   }, what, 120_000, 250);
 }
 const publishWith = async (key: string) => {
@@ -79,4 +80,50 @@ describe("rotation and restarts", () => {
     expect(await isReady()).toBe(true);
     expect((await pods()).map((p: any) => p.metadata.uid).sort()).toEqual(before);
   }, 60_000);
+
+  it("rolls a rotated token Secret without a refused token: old and new nodes accept each other's tokens until the roll is done", async () => {
+    // three nodes: while the middle one drains, one old and one new node take logins and connections
+    await world.kubectl(["-n", "apps", "scale", "pushcluster", "ro", "--replicas=3"]);
+    await until(async () => (await pods()).length === 3 && (await isReady()), "three nodes Ready", 90_000, 250);
+    const before = new Set<string>((await pods()).map((p: any) => p.metadata.uid));
+    const loginUrl = `http://${(await getJson(["-n", "apps", "get", "service", "ro"])).spec.clusterIP}`;
+    const state = async () => (await getJson(["-n", "apps", "get", "secret", "ro-token-previous"])).data ?? {};
+    const oldValue = (await getJson(["-n", "apps", "get", "secret", "ro-token"])).data.secret;
+    expect((await state()).current).toBe(oldValue);
+    const outcomes = { connected: 0, tokenRefused: 0, other: 0 };
+    let rolling = true;
+    // fresh users log in through the login Service (any node) and connect to the node assigned, all through the roll
+    const loop = async (w: number) => {
+      for (let i = 0; rolling; i++) {
+        try {
+          // a node stopping mid-handshake may never answer: give up on that attempt after 10 s
+          const attempt = connect(await loginTicket(loginUrl, `rot-${w}-${i}`));
+          let late = false;
+          attempt.then((c) => late && c.close(), () => {});
+          const client = await Promise.race([attempt, new Promise<never>((_, reject) => setTimeout(() => ((late = true), reject(new Error("no answer"))), 10_000))]);
+          outcomes.connected++;
+          client.close();
+        } catch (err) {
+          const code = (err as { message?: string; data?: { code?: string } }).data?.code ?? (err as Error).message;
+          if (code === "TOKEN_INVALID") outcomes.tokenRefused++;
+          else outcomes.other++; // a draining or restarting node (503, NODE_UNAVAILABLE, refused connection): the client logs in again
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const traffic = Promise.all([0, 1, 2, 3].map(loop));
+    const rotated = await world.kubectl(["-n", "apps", "create", "secret", "generic", "ro-token", `--from-literal=secret=${"r".repeat(40)}`, "--dry-run=client", "-o", "yaml"]);
+    await world.kubectl(["apply", "-f", "-"], rotated);
+    await until(async () => (await state()).previous === oldValue, "the old token secret kept as previous", 20_000, 200);
+    const env = (await getJson(["-n", "apps", "get", "statefulset", "ro"])).spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "HERALD_TOKEN_SECRET_PREVIOUS", valueFrom: { secretKeyRef: { name: "ro-token-previous", key: "previous", optional: true } } });
+    await rolled(before, "every node replaced after the token rotation", 3);
+    await until(async () => (await state()).previous === undefined, "the previous secret dropped once the roll is done", 20_000, 200);
+    rolling = false;
+    await traffic;
+    expect(outcomes.tokenRefused, JSON.stringify(outcomes)).toBe(0);
+    expect(outcomes.connected).toBeGreaterThan(20);
+    expect((await getJson(["-n", "apps", "get", "statefulset", "ro"])).spec.template.spec.containers[0].env.map((e: any) => e.name)).not.toContain("HERALD_TOKEN_SECRET_PREVIOUS");
+    expect((await pods()).map((p: any) => p.metadata.uid).every((u: string) => !before.has(u))).toBe(true);
+  }, 180_000);
 });

@@ -6,7 +6,7 @@ import { planNodes, type NodesPlan } from "../../operator/scaling.js";
 import { conditionEvents, nextStatus, podProblem, type StatusFacts } from "../../operator/status.js";
 import { missingSecrets, secretRefs } from "../../operator/desired.js";
 import { ApplyFailed, refused } from "../../operator/reconcile/act.js";
-import { KubeError } from "../../operator/kube/rest.js";
+import { KubeError } from "../../common/kube/client.js";
 import { createOperatorMetrics, reportCluster } from "../../operator/metrics.js";
 import type { PushCluster, PushClusterStatus } from "../../operator/types.js";
 

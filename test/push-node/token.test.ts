@@ -2,7 +2,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { SignJWT, jwtVerify } from "jose";
-import { TokenIssuer } from "../../push-node/auth/token.js";
+import { TokenIssuer, tokenKeyId } from "../../push-node/auth/token.js";
 
 const SECRET = "token-test-secret-0123456789abcdef0123456789";
 const key = new TextEncoder().encode(SECRET);
@@ -59,5 +59,32 @@ describe("access tokens", () => {
     expect(tokens.check(new TokenIssuer(SECRET, -10).issue(claims).token)).toMatchObject({ ok: false, code: "TOKEN_EXPIRED" });
     expect(tokens.check("")).toMatchObject({ code: "TOKEN_MISSING" });
     expect(tokens.check(undefined)).toMatchObject({ code: "TOKEN_MISSING" });
+  });
+
+  it("during a rotation accepts the previous secret too, and signs for a node not rolled yet with the secret it announces", () => {
+    const NEW = "token-test-secret-rotated-0123456789abcdef0123";
+    const announced = new Map<string, string>();
+    const rolled = new TokenIssuer(NEW, 600, { previous: SECRET, nodeKeyId: (id) => announced.get(id) });
+    const newOnly = new TokenIssuer(NEW, 600);
+    expect(rolled.keyId).toBe(tokenKeyId(NEW));
+    expect(tokens.keyId).toBe(tokenKeyId(SECRET));
+    expect(tokenKeyId(NEW)).not.toContain(NEW.slice(0, 8));
+    // a token an old node signed is accepted by a rolled node, not by one without the previous secret
+    const old = tokens.issue(claims).token;
+    expect(rolled.check(old)).toEqual({ ok: true, claims });
+    expect(newOnly.check(old)).toMatchObject({ ok: false, code: "TOKEN_INVALID" });
+    // for a node that announces the old key, the rolled node signs with the old secret (that node knows no other)
+    announced.set("push-1", tokens.keyId);
+    const forOld = rolled.issue(claims).token;
+    expect(tokens.check(forOld)).toEqual({ ok: true, claims });
+    // for a rolled node (or one that announces nothing), the current secret
+    announced.set("push-1", rolled.keyId);
+    const forNew = rolled.issue(claims).token;
+    expect(newOnly.check(forNew)).toEqual({ ok: true, claims });
+    expect(tokens.check(forNew)).toMatchObject({ code: "TOKEN_INVALID" });
+    announced.clear();
+    expect(newOnly.check(rolled.issue(claims).token)).toEqual({ ok: true, claims });
+    // a third secret is still refused
+    expect(new TokenIssuer(NEW, 600, { previous: SECRET }).check(new TokenIssuer("x".repeat(40), 600).issue(claims).token)).toMatchObject({ code: "TOKEN_INVALID" });
   });
 });

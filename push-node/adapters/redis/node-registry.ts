@@ -1,32 +1,3 @@
-// The Redis home of NodeRegistry: each node announces itself (heartbeat) with how clients reach it,
-// its incarnation (new at every start) and its load. Login and routing read the live set.
-import type { RedisClient } from "../../../common/redis.js";
-import { keys } from "../../../protocol/keys.js";
-import type { NodeInfo } from "../../../protocol/nodes.js";
-import type { NodeRegistry } from "../../ports.js";
-
-/** One small hash per cluster (one slot): field = node id, value = the NodeInfo JSON. */
-export class RedisNodeRegistry implements NodeRegistry {
-  private readonly key: string;
-  constructor(private readonly redis: RedisClient, prefix: string) {
-    this.key = keys(prefix).nodes;
-  }
-  async beat(info: NodeInfo): Promise<void> {
-    await this.redis.hset(this.key, info.id, JSON.stringify(info));
-  }
-  async remove(id: string): Promise<void> {
-    await this.redis.hdel(this.key, id);
-  }
-  async list(): Promise<NodeInfo[]> {
-    const all = await this.redis.hgetall(this.key);
-    const out: NodeInfo[] = [];
-    for (const value of Object.values(all)) {
-      try {
-        out.push(JSON.parse(value) as NodeInfo);
-      } catch {
-        // a foreign or corrupt field: ignore it rather than fail every login
-      }
-    }
-    return out;
-  }
-}
+// The Redis home of NodeRegistry lives in common/ (common/node-registry.ts): the operator reads the
+// registry through the same code as the nodes.
+export { RedisNodeRegistry } from "../../../common/node-registry.js";

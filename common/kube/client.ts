@@ -1,8 +1,10 @@
-// Plain JSON requests to the Kubernetes API with the kubeconfig's server, credentials and CA.
-// The operator sends and reads objects as JSON, so times such as a Lease's MicroTime stay exact strings.
+// The one Kubernetes client of Herald (the operator and the push node's affinity ConfigMap source):
+// plain JSON requests with the kubeconfig's server, credentials and CA over one keep-alive agent, and
+// watches through client-node's Watch. Objects stay JSON, so times such as a Lease's MicroTime stay
+// exact strings. Cached reads: informer.ts.
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from "node:https";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig, Watch } from "@kubernetes/client-node";
 
 export class KubeError extends Error {
   constructor(readonly status: number, readonly reason: string, message: string, readonly body: unknown) {
@@ -20,6 +22,15 @@ export class KubeRest {
   private readonly server: URL;
   /** One keep-alive agent for every request (client-node's applyToHTTPSOptions makes a new one, so a new TLS connection, per call). */
   private agent: HttpAgent | HttpsAgent | null = null;
+  /** Called with what each write (not GET) answered: the operator puts it into its cache (read your own writes). */
+  afterWrite: ((obj: any) => void) | null = null;
+  /** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
+  static fromDefault(): KubeRest {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new KubeRest(kc);
+  }
+
   constructor(readonly kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
@@ -57,6 +68,7 @@ export class KubeRest {
       body = text ? JSON.parse(text) : {};
     } catch {}
     if (status >= 400) throw new KubeError(status, body?.reason ?? "Unknown", `${method} ${path}: ${status} ${body?.message ?? text}`, body);
+    if (method !== "GET") this.afterWrite?.(body);
     return body as T;
   }
 
@@ -75,6 +87,14 @@ export class KubeRest {
       servername: opts.servername,
       rejectUnauthorized: opts.rejectUnauthorized ?? !skipVerify,
     });
+  }
+
+  /**
+   * A watch (one long-lived connection of its own): `onEvent` per event (ADDED, MODIFIED, DELETED,
+   * BOOKMARK, ERROR), `onDone` once when it ends, cleanly (null) or not. Abort it with the controller.
+   */
+  watch(path: string, query: Record<string, string | number | boolean | undefined>, onEvent: (type: string, obj: any) => void, onDone: (err: unknown) => void): Promise<AbortController> {
+    return new Watch(this.kc).watch(path, query, onEvent, onDone);
   }
 
   get = <T = any>(path: string, query?: RequestInit["query"]) => this.request<T>("GET", path, { query });
