@@ -5,6 +5,7 @@
 // algorithm is pinned, the signature compared in constant time, a `crit` header or b64=false refused,
 // exp required, nbf and iat honoured with the tolerance. Tickets from a JWKS (RS256/ES256) stay with jose.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { parseSegment } from "./jwt-segment.js";
 
 export interface TicketRules {
   issuer?: string;
@@ -21,7 +22,7 @@ export function checkHs256Ticket(ticket: string, key: Buffer, rules: TicketRules
   const parts = ticket.split(".");
   if (parts.length !== 3) return fail("Invalid Compact JWS");
   const [head, body, signature] = parts as [string, string, string];
-  const header = json(head);
+  const header = parseSegment(head);
   if (!header) return fail("Invalid JWS Protected Header");
   if (header.alg !== "HS256") return fail('"alg" (Algorithm) Header Parameter value not allowed');
   if (header.crit !== undefined) return fail('"crit" Header Parameter is not supported');
@@ -30,7 +31,7 @@ export function checkHs256Ticket(ticket: string, key: Buffer, rules: TicketRules
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected) || given.toString("base64url") !== signature)
     return fail("signature verification failed");
-  const claims = json(body);
+  const claims = parseSegment(body);
   if (!claims) return fail("JWT Claims Set must be a top-level JSON object");
   // in jose's order, with its whole-second clock
   const t = Math.floor(now);
@@ -47,13 +48,4 @@ export function checkHs256Ticket(ticket: string, key: Buffer, rules: TicketRules
   if (typeof claims.exp !== "number") return fail('"exp" claim must be a number');
   if (claims.exp <= t - tolerance) return fail('"exp" claim timestamp check failed');
   return { ok: true, claims };
-}
-
-function json(segment: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }

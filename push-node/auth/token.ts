@@ -5,6 +5,7 @@
 // so any JWT library can read it. Tickets signed with a shared secret are checked the same way
 // (auth/hs256-ticket.ts); jose stays for tickets verified through a JWKS (auth/login.ts).
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { parseSegment, segment } from "./jwt-segment.js";
 
 const ISSUER = "herald";
 const AUDIENCE = "herald-channel";
@@ -95,19 +96,6 @@ export class TokenIssuer {
 function signedBy(given: Buffer, signature: string): boolean {
   const expected = Buffer.from(signature);
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-function segment(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
-function parseSegment(s: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
-    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** A header other than the one issue() writes: still HS256 (the algorithm is pinned), and no extensions (crit). */
