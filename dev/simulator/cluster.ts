@@ -336,11 +336,9 @@ export class Cluster {
     if (subresource !== "status" && specChanged(existing, next) && existing.metadata.generation !== undefined) next.metadata.generation = existing.metadata.generation + 1;
     else if (subresource !== "status" && specChanged(existing, next) && isPlainObject(next.spec)) next.metadata.generation = 1;
     if (t.kind === "CustomResourceDefinition") next.status = crdStatus(next);
-    if (!opts.managedFieldsDone) {
-      const managedFields = updateManagedFields(managersBefore, existing, next, this.fieldsContext(t, opts, subresource));
-      if (managedFields) next.metadata.managedFields = managedFields;
-      else delete next.metadata.managedFields;
-    }
+    const managedFields = opts.managedFieldsDone ? incoming.metadata.managedFields : updateManagedFields(managersBefore, existing, next, this.fieldsContext(t, opts, subresource));
+    if (managedFields) next.metadata.managedFields = managedFields;
+    else delete next.metadata.managedFields;
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     if (deepEqual(stripVolatile(next), stripVolatile(existing))) return this.served(t, existing);
     if (opts.dryRun) return this.served(t, next);

@@ -381,8 +381,10 @@ export function applyManagedFields(managers: Manager[], live: Obj, merged: Obj, 
   return { object, managedFields: encode([...others, { entry, set: newSet }]) };
 }
 
-/** The default field manager when the request names none: the user agent up to its first "/", as the real server. */
+/**
+ * The default field manager when the request names none: the user agent up to its first "/", as the
+ * real server (so a client sending no User-Agent is the manager "").
+ */
 export function defaultManager(userAgent: string | undefined): string {
-  const prefix = (userAgent ?? "").split("/")[0]!.trim().slice(0, 128);
-  return prefix || "unknown";
+  return (userAgent ?? "").split("/")[0]!.slice(0, 128);
 }

@@ -230,6 +230,22 @@ spec:
     expect(after.metadata.managedFields.find((e: any) => e.manager === "herald-operator")).toMatchObject({ operation: "Update", fieldsV1: { "f:spec": { "f:env": {} } } });
   });
 
+  it("applies to the status subresource as its own manager entry, conflicting only with status owners", async () => {
+    const widget = `apiVersion: sim.herald.dev/v1alpha1\nkind: Widget\nmetadata: {name: st}\nspec: {image: registry.example/w:1}\n`;
+    expect((await k(["apply", "--server-side", "--field-manager=a", "-f", "-"], widget)).code).toBe(0);
+    const status = (phase: string) => `${widget}status: {phase: ${phase}}\n`;
+    expect((await k(["apply", "--server-side", "--subresource=status", "--field-manager=a", "-f", "-"], status("Running"))).code).toBe(0);
+    const got = await getJson(["widget", "st"]);
+    expect(got.status.phase).toBe("Running");
+    const entries = got.metadata.managedFields.map((e: any) => ({ manager: e.manager, operation: e.operation, subresource: e.subresource, fields: e.fieldsV1 }));
+    expect(entries).toEqual([
+      { manager: "a", operation: "Apply", subresource: undefined, fields: { "f:spec": { "f:image": {} } } },
+      { manager: "a", operation: "Apply", subresource: "status", fields: { "f:status": { "f:phase": {} } } },
+    ]);
+    const refused = await k(["apply", "--server-side", "--subresource=status", "--field-manager=b", "-f", "-"], status("Failed"));
+    expect(refused.stderr).toContain(`Apply failed with 1 conflict: conflict with "a" with subresource "status": .status.phase`);
+  });
+
   it("shows managedFields with --show-managed-fields only (kubectl hides them itself)", async () => {
     await k(["apply", "--server-side", "--field-manager=a", "-f", "-"], deploymentYaml("show", 1));
     const plain = await k(["get", "deployment", "show", "-o", "yaml"]);
