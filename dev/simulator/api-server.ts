@@ -277,8 +277,10 @@ export class ApiServer {
     return log.file;
   }
 
-  private writeOptions(query: URLSearchParams, warnings: string[]): WriteOptions {
+  private writeOptions(req: IncomingMessage, query: URLSearchParams, warnings: string[]): WriteOptions {
     return {
+      userAgent: req.headers["user-agent"] ?? "",
+      force: query.get("force") === "true",
       dryRun: query.getAll("dryRun").includes("All"),
       fieldValidation: query.get("fieldValidation") ?? "Warn",
       fieldManager: query.get("fieldManager") ?? undefined,
@@ -297,7 +299,7 @@ export class ApiServer {
     const warnings: string[] = [];
     const headersOf = () => (warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", ") } : ({} as Record<string, string>));
     const ok = (body: unknown, code = 200) => ({ code, body, headers: headersOf() });
-    const opts = this.writeOptions(query, warnings);
+    const opts = this.writeOptions(req, query, warnings);
     const ct = req.headers["content-type"];
     const sub = r.subresource;
     if (sub && !(sub === "status" && t.status) && !(sub === "scale" && t.scale) && !(t.extraSubresources ?? []).includes(sub)) throw errors.noResource();

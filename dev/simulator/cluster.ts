@@ -6,7 +6,8 @@ import { admitBuiltin, validateCrd } from "./admission.js";
 import { apiError, errors } from "./errors.js";
 import { gcActions, namespaceContents } from "./gc.js";
 import { clone, deepEqual, evalSimpleJsonPath, isPlainObject, newUid, nowTimestamp, randomSuffix, setPath, splitDotPath, type Obj } from "./objects.js";
-import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge, withoutUnapplied } from "./patch.js";
+import { applyJsonPatch, applyMergePatch, PatchError, strategicMerge } from "./patch.js";
+import { ApplyConflict, applyManagedFields, baseManagers, defaultManager, pathString, updateManagedFields, type WriteContext } from "./managed-fields.js";
 import { apiVersionOf, BUILTIN_TYPES, typesFromCrd, type ResourceType } from "./resources.js";
 import { applyDefaults, validateLabelName, validateName, validateSchema, prune, type Cause } from "./schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
@@ -23,6 +24,16 @@ export interface WriteOptions {
   warnings?: string[];
   /** Check built-in kinds against the Kubernetes schema (requests over HTTP; the simulator's own controllers skip it). */
   schemaValidation?: boolean;
+  /** The request's User-Agent: without `fieldManager`, its first token names the field manager (as the real server). */
+  userAgent?: string;
+  /** `force=true`: a server-side apply takes the fields it conflicts on from their managers. */
+  force?: boolean;
+  /** Internal: the subresource a write came through, for managedFields (the scale subresource writes the object). */
+  fieldsSubresource?: string;
+  /** Internal: the configuration of the server-side apply that creates the object. */
+  applyConfig?: Obj;
+  /** Internal: managedFields already computed by the apply. */
+  managedFieldsDone?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -55,8 +66,6 @@ export class Cluster {
   private types = new Map<string, ResourceType>();
   readonly hooks: ClusterHooks[] = [];
   private gcScheduled = false;
-  /** What each field manager last applied to each object (uid/manager → configuration), for server-side apply. */
-  private readonly applied = new Map<string, unknown>();
 
   constructor(historyLimit = 5000) {
     this.store = new Store(historyLimit);
@@ -152,6 +161,13 @@ export class Cluster {
   }
 
   // ---- writes ------------------------------------------------------------------------------------
+
+  /** Who a write is attributed to in managedFields (the simulator's own controllers are "kube-controller-manager" unless they say otherwise) and what it can change. */
+  private fieldsContext(t: ResourceType, opts: WriteOptions, subresource: string | undefined): WriteContext {
+    const manager = opts.fieldManager ?? (opts.userAgent === undefined ? "kube-controller-manager" : defaultManager(opts.userAgent));
+    const sub = subresource ?? opts.fieldsSubresource;
+    return { manager, apiVersion: apiVersionOf(t), strategy: t.custom ? "atomic" : "strategic", scope: { statusSubresource: !!t.status, ...(sub ? { subresource: sub } : {}) }, now: nowTimestamp() };
+  }
 
   private namespaceFor(t: ResourceType, urlNamespace: string | undefined, obj: Obj): string | undefined {
     if (!t.namespaced) {
@@ -253,6 +269,10 @@ export class Cluster {
     if (t.kind === "Pod") this.checkServiceAccount(ns!, obj);
     this.admit(t, obj, undefined, opts);
     this.checkPodSecurity(t, ns, obj, opts);
+    // The creator owns everything it set (what admission defaulted included); a creating apply owns its configuration.
+    const ctx = this.fieldsContext(t, opts, undefined);
+    const managedFields = opts.applyConfig ? applyManagedFields([], {}, obj, opts.applyConfig, ctx, false).managedFields : updateManagedFields([], undefined, obj, ctx);
+    if (managedFields) obj.metadata.managedFields = managedFields;
     obj.metadata.uid = newUid();
     obj.metadata.creationTimestamp = nowTimestamp();
     if (t.custom || isPlainObject(obj.spec)) obj.metadata.generation = 1;
@@ -282,6 +302,8 @@ export class Cluster {
     if (rv !== undefined && rv !== "" && rv !== existing.metadata.resourceVersion) throw errors.conflict(t.plural, t.group, name);
     if ((rv === undefined || rv === "") && t.custom)
       throw errors.invalid(t.kind, t.group, name, [{ reason: "FieldValueInvalid", message: "Invalid value: 0x0: must be specified for an update", field: "metadata.resourceVersion" }]);
+    // managedFields sent in the write: `[]` resets them, valid ones replace the live ones, others are ignored.
+    const managersBefore = baseManagers(existing, incoming, subresource ?? opts.fieldsSubresource);
 
     let next: Obj;
     if (subresource === "status") {
@@ -314,6 +336,9 @@ export class Cluster {
     if (subresource !== "status" && specChanged(existing, next) && existing.metadata.generation !== undefined) next.metadata.generation = existing.metadata.generation + 1;
     else if (subresource !== "status" && specChanged(existing, next) && isPlainObject(next.spec)) next.metadata.generation = 1;
     if (t.kind === "CustomResourceDefinition") next.status = crdStatus(next);
+    const managedFields = opts.managedFieldsDone ? incoming.metadata.managedFields : updateManagedFields(managersBefore, existing, next, this.fieldsContext(t, opts, subresource));
+    if (managedFields) next.metadata.managedFields = managedFields;
+    else delete next.metadata.managedFields;
     next.metadata.resourceVersion = existing.metadata.resourceVersion;
     if (deepEqual(stripVolatile(next), stripVolatile(existing))) return this.served(t, existing);
     if (opts.dryRun) return this.served(t, next);
@@ -337,24 +362,24 @@ export class Cluster {
     }
     const ns = t.namespaced ? urlNamespace : undefined;
     const existing = this.store.get(t.storageKey, ns, name);
+    if (opts.force && patchType !== "apply")
+      throw errors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueForbidden", message: "Forbidden: may not be specified for non-apply patch", field: "force" }]);
     if (patchType === "apply") {
       if (!opts.fieldManager)
         throw errors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }]);
+      if (!isPlainObject(patch)) throw errors.badRequest("error decoding patch: the apply configuration must be an object");
+      if (isPlainObject(patch.metadata) && patch.metadata.managedFields != null) throw errors.badRequest("metadata.managedFields must be nil");
       if (!existing) {
         if (subresource) throw errors.notFound(t.plural, t.group, name);
         const body = clone(patch) as Obj;
         body.metadata = { ...(body.metadata ?? {}), name };
-        const created = this.create(t, urlNamespace, body, opts);
-        if (!opts.dryRun) this.applied.set(`${created.metadata.uid}/${opts.fieldManager}`, patch);
-        return created;
+        return this.create(t, urlNamespace, body, { ...opts, applyConfig: patch });
       }
     }
     if (!existing) throw errors.notFound(t.plural, t.group, name);
     if (patchType === "strategic" && t.custom)
       throw apiError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`, "UnsupportedMediaType");
-    let current = this.served(t, existing);
-    const appliedKey = `${existing.metadata.uid}/${opts.fieldManager}`;
-    if (patchType === "apply" && this.applied.has(appliedKey)) current = withoutUnapplied(current, this.applied.get(appliedKey), patch) as Obj;
+    const current = this.served(t, existing);
     let patched: unknown;
     try {
       if (patchType === "json") patched = applyJsonPatch(current, patch);
@@ -367,10 +392,24 @@ export class Cluster {
     }
     if (!isPlainObject(patched)) throw errors.badRequest("the patch produced a non-object");
     patched.metadata = isPlainObject(patched.metadata) ? patched.metadata : {};
-    if (patched.metadata.resourceVersion === undefined) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
-    const updated = this.update(t, urlNamespace, name, patched, opts, subresource);
-    if (patchType === "apply" && !opts.dryRun) this.applied.set(appliedKey, patch);
-    return updated;
+    if (patchType !== "apply") {
+      if (patched.metadata.resourceVersion === undefined) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
+      return this.update(t, urlNamespace, name, patched, opts, subresource);
+    }
+    // Server-side apply: ownership from managedFields decides what goes and what conflicts.
+    let applied: { object: Obj; managedFields: unknown };
+    try {
+      applied = applyManagedFields(baseManagers(existing, {}, subresource), current, patched, patch as Obj, this.fieldsContext(t, opts, subresource), opts.force === true);
+    } catch (err) {
+      if (!(err instanceof ApplyConflict)) throw err;
+      throw apiError(409, err.message, "Conflict", {
+        causes: err.conflicts.map((c) => ({ reason: "FieldManagerConflict", message: `conflict with ${c.manager}`, field: pathString(c.path) })),
+      });
+    }
+    const next = applied.object;
+    if (applied.managedFields) next.metadata.managedFields = applied.managedFields;
+    else delete next.metadata.managedFields;
+    return this.update(t, urlNamespace, name, next, { ...opts, managedFieldsDone: true }, subresource);
   }
 
   delete(t: ResourceType, urlNamespace: string | undefined, name: string, opts: DeleteOptions = {}): Obj {
@@ -463,7 +502,7 @@ export class Cluster {
     const rv = scale.metadata?.resourceVersion;
     if (rv && rv !== obj.metadata.resourceVersion) throw errors.conflict(t.plural, t.group, name);
     setPath(obj, splitDotPath(t.scale.specReplicasPath), replicas);
-    this.update(t, namespace, name, obj, opts);
+    this.update(t, namespace, name, obj, { ...opts, fieldsSubresource: "scale" });
     return this.getScale(t, namespace, name);
   }
 
@@ -490,7 +529,6 @@ export class Cluster {
   }
 
   private afterDelete(t: ResourceType, obj: Obj): void {
-    for (const key of this.applied.keys()) if (key.startsWith(`${obj.metadata.uid}/`)) this.applied.delete(key);
     if (t.kind === "CustomResourceDefinition") this.unregisterCrd(obj);
     this.scheduleGc();
   }
@@ -556,10 +594,11 @@ export class Cluster {
 
 }
 
+/** The object without what changes on every write: a write that changes only these is a no-op, as on the real server (managedFields times included). */
 function stripVolatile(o: Obj): Obj {
   const c = clone(o);
   delete c.metadata.resourceVersion;
-  delete c.metadata.managedFields;
+  if (Array.isArray(c.metadata.managedFields)) for (const e of c.metadata.managedFields) if (e && typeof e === "object") delete e.time;
   return c;
 }
 

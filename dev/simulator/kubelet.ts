@@ -113,14 +113,14 @@ export class Kubelet {
     mkdirSync(this.o.dir, { recursive: true });
     const nodes = this.o.cluster.builtin("nodes");
     if (!this.o.cluster.tryGet(nodes, undefined, NODE_NAME)) {
-      this.o.cluster.create(nodes, undefined, { metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } } });
+      this.o.cluster.create(nodes, undefined, { metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } } }, { fieldManager: "kubelet" });
       const node = this.o.cluster.get(nodes, undefined, NODE_NAME);
       node.status = {
         addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE_NAME }],
         conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "the simulator runs pods as local processes", lastHeartbeatTime: nowTimestamp(), lastTransitionTime: nowTimestamp() }],
         nodeInfo: { kubeletVersion: "v1.32.0-herald-sim", operatingSystem: "linux", architecture: process.arch, containerRuntimeVersion: "sim://processes" },
       };
-      this.o.cluster.update(nodes, undefined, NODE_NAME, node, {}, "status");
+      this.o.cluster.update(nodes, undefined, NODE_NAME, node, { fieldManager: "kubelet" }, "status");
     }
     this.unsubscribe = this.o.cluster.store.subscribe((e) => this.onEvent(e));
     this.unsubscribeImages = this.o.images.onAdd(() => this.retryPulls());
@@ -268,7 +268,7 @@ export class Kubelet {
       try {
         const bound = this.o.cluster.get(this.o.cluster.builtin("pods"), ns, pod.metadata.name);
         bound.spec.nodeName = NODE_NAME;
-        this.o.cluster.update(this.o.cluster.builtin("pods"), ns, pod.metadata.name, bound);
+        this.o.cluster.update(this.o.cluster.builtin("pods"), ns, pod.metadata.name, bound, { fieldManager: "kube-scheduler" });
         recordEvent(this.o.cluster, bound, "Normal", "Scheduled", `Successfully assigned ${ns}/${pod.metadata.name} to ${NODE_NAME}`, { component: "default-scheduler" });
       } catch (err) {
         this.o.log(`kubelet: bind ${ns}/${pod.metadata.name}: ${(err as Error).message}`);
@@ -612,7 +612,7 @@ export class Kubelet {
     const state: PodRuntimeState = { ip: rt.ip, startTime: rt.startTime, initialized: rt.initialized, restartPolicy: rt.restartPolicy, containers: rt.containers.map((c) => c.state) };
     const status = podStatus(pod.status, state, nowTimestamp());
     try {
-      this.o.cluster.update(pods, rt.namespace, rt.name, { ...pod, status }, {}, "status");
+      this.o.cluster.update(pods, rt.namespace, rt.name, { ...pod, status }, { fieldManager: "kubelet" }, "status");
     } catch (err) {
       this.o.log(`kubelet: status of ${rt.namespace}/${rt.name}: ${(err as Error).message}`);
     }

@@ -208,37 +208,3 @@ export function strategicMerge(original: unknown, patch: unknown, path: string[]
   }
   return result;
 }
-
-/**
- * Server-side apply, approximated: removes from `current` what the same field manager applied last time
- * (`previous`) but no longer applies (`next`) — map keys, and list items by their merge key — so that
- * merging `next` afterwards leaves what a re-apply without those fields should leave. No ownership is
- * tracked between managers.
- */
-export function withoutUnapplied(current: unknown, previous: unknown, next: unknown, path: string[] = []): unknown {
-  if (!isPlainObject(current) || !isPlainObject(previous)) return current;
-  const out: Obj = clone(current);
-  for (const [key, before] of Object.entries(previous)) {
-    if (path.length === 0 && (key === "apiVersion" || key === "kind")) continue;
-    const after = isPlainObject(next) ? next[key] : undefined;
-    if (after === undefined) {
-      delete out[key];
-      continue;
-    }
-    const childPath = [...path, key];
-    if (isPlainObject(before) && isPlainObject(after)) out[key] = withoutUnapplied(out[key], before, after, childPath);
-    else if (Array.isArray(before) && Array.isArray(after) && Array.isArray(out[key])) {
-      const mk = mergeKeyFor(childPath);
-      if (!mk || mk === "primitive-merge") continue;
-      const find = (list: unknown[], item: unknown) => list.find((x) => isPlainObject(x) && isPlainObject(item) && x[mk] === item[mk]);
-      out[key] = (out[key] as unknown[])
-        .filter((item) => !(find(before, item) && !find(after, item)))
-        .map((item) => {
-          const b = find(before, item);
-          const a = find(after, item);
-          return b && a ? withoutUnapplied(item, b, a, childPath) : item;
-        });
-    }
-  }
-  return out;
-}

@@ -1,7 +1,7 @@
 // The simulator's pure logic: selectors, patches, schema checks, GC and workload decisions.
 import { describe, expect, it } from "vitest";
 import { gcActions } from "../../dev/simulator/gc.js";
-import { applyJsonPatch, applyMergePatch, strategicMerge, withoutUnapplied } from "../../dev/simulator/patch.js";
+import { applyJsonPatch, applyMergePatch, strategicMerge } from "../../dev/simulator/patch.js";
 import { containerEnv, expandVars, processFor, rewriteMountPaths, serviceLinkEnv } from "../../dev/simulator/pod-spec.js";
 import { applyDefaults, prune, validateSchema } from "../../dev/simulator/schema.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "../../dev/simulator/selectors.js";
@@ -92,17 +92,6 @@ describe("patches", () => {
     }) as any;
     expect(out.spec.containers.map((c: any) => c.name)).toEqual(["c", "a"]);
     expect(out.metadata.finalizers).toEqual(["a", "b"]);
-  });
-});
-
-describe("server-side apply (approximated)", () => {
-  it("removes what the same manager applied before and no longer applies, keeping what others set", () => {
-    const previous = { metadata: { name: "a", labels: { x: "1", y: "2" } }, spec: { containers: [{ name: "main", image: "i" }, { name: "side", image: "s" }] } };
-    const next = { metadata: { name: "a", labels: { x: "1" } }, spec: { containers: [{ name: "main", image: "i2" }] } };
-    const current = { metadata: { name: "a", labels: { x: "1", y: "2", other: "kept" } }, spec: { containers: [{ name: "main", image: "i", env: [] }, { name: "side", image: "s" }], replicas: 3 } };
-    const pruned = withoutUnapplied(current, previous, next);
-    expect(pruned).toEqual({ metadata: { name: "a", labels: { x: "1", other: "kept" } }, spec: { containers: [{ name: "main", image: "i", env: [] }], replicas: 3 } });
-    expect(strategicMerge(pruned, next)).toEqual({ metadata: { name: "a", labels: { x: "1", other: "kept" } }, spec: { containers: [{ name: "main", image: "i2", env: [] }], replicas: 3 } });
   });
 });
 
