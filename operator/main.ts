@@ -35,7 +35,7 @@ const watchNamespace = namespaceArg > 0 ? (process.argv[namespaceArg + 1] ?? "")
 const log = createLogger(cfg.LOG_LEVEL, cfg.HERALD_OPERATOR_ID);
 const metrics = createOperatorMetrics();
 
-const rest = KubeRest.fromDefault();
+const rest = KubeRest.fromDefault("herald-operator");
 const events = new EventRecorder(rest, "herald-operator", log);
 const redis = new RedisPool();
 const queue = new WorkQueue();

@@ -25,13 +25,17 @@ export class KubeRest {
   /** Called with what each write (not GET) answered: the operator puts it into its cache (read your own writes). */
   afterWrite: ((obj: any) => void) | null = null;
   /** In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config. */
-  static fromDefault(): KubeRest {
+  static fromDefault(userAgent?: string): KubeRest {
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    return new KubeRest(kc);
+    return new KubeRest(kc, userAgent);
   }
 
-  constructor(readonly kc: KubeConfig) {
+  /**
+   * `userAgent`: what the API server records as the field manager of this client's writes (its part before
+   * the first "/"), so `kubectl get --show-managed-fields` names the operator.
+   */
+  constructor(readonly kc: KubeConfig, private readonly userAgent = "herald") {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
     this.server = new URL(cluster.server);
@@ -46,7 +50,7 @@ export class KubeRest {
       hostname: url.hostname,
       port: url.port,
       path: url.pathname + url.search,
-      headers: { accept: "application/json", ...(payload ? { "content-type": init.contentType ?? "application/json", "content-length": payload.length } : {}) },
+      headers: { accept: "application/json", "user-agent": this.userAgent, ...(payload ? { "content-type": init.contentType ?? "application/json", "content-length": payload.length } : {}) },
     };
     await this.kc.applyToHTTPSOptions(opts);
     opts.agent = this.agent ??= this.keepAliveAgent(opts, url.protocol === "https:");

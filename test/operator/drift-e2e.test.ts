@@ -51,6 +51,14 @@ describe("the pod template section", () => {
     expect(pod.spec.tolerations).toEqual(t.spec.tolerations);
   });
 
+  it("is written by the field manager herald-operator (kubectl --show-managed-fields)", async () => {
+    const sts = JSON.parse(await world.kubectl(["-n", "apps", "get", "statefulset/dr", "-o", "json", "--show-managed-fields"]));
+    const managers = sts.metadata.managedFields.map((f: any) => f.manager);
+    expect(managers).toContain("herald-operator");
+    const own = sts.metadata.managedFields.find((f: any) => f.manager === "herald-operator" && !f.subresource);
+    expect(own.fieldsV1["f:spec"]["f:template"]).toBeDefined();
+  });
+
   it("is refused by the schema when malformed", async () => {
     const bad = pushClusterYaml("bad", world.redis.url, "  pod:\n    imagePullSecrets: [{ secret: registry }]\n");
     await expect(world.kubectl(["apply", "-f", "-"], bad)).rejects.toThrow(/spec\.pod\.imagePullSecrets\[0\]/);
