@@ -55,7 +55,7 @@ scenarios: ${SCENARIOS.join(", ")}  (burst: only connections' burst, in its netw
   --clients N         connected users                                           [2000]
   --rate N            messages/s offered (steady, scale-out)                    [2000; scale-out 1000]
   --duration S        measured seconds                                          [10]
-  --warmup S          seconds of traffic before the measured window             [3]
+  --warmup S          seconds of traffic before the measured window             [10]
   --workers N         client worker processes                                   [4, more for big sizes]
   --cap S             sweep: time limit of one search                           [60]
   --conns A,B         connections: sizes on one node                            [10000,19000]
@@ -121,7 +121,7 @@ export function parseOptions(argv: string[], repoRoot: string): Options {
     clients,
     rate: num("rate", values.rate, quick ? 100 : scenario === "scale-out" ? 1000 : 2000, 1),
     durationMs: num("duration", values.duration, quick ? 1 : 10, 0.5) * 1000,
-    warmupMs: num("warmup", values.warmup, quick ? 0.5 : 3, 0) * 1000,
+    warmupMs: num("warmup", values.warmup, quick ? 0.5 : 10, 0) * 1000,
     workers: num("workers", values.workers, quick ? 2 : 4, 1),
     capMs: num("cap", values.cap, quick ? 6 : 60, 1) * 1000,
     conns: [conns[0]!, conns[1]!],

@@ -60,7 +60,7 @@ describe("the sweep's search", () => {
 describe("options", () => {
   it("has the issue's defaults and tiny ones with --quick", () => {
     const o = parseOptions(["steady"], "/repo");
-    expect(o).toMatchObject({ scenario: "steady", runs: 3, k: 2, clients: 2000, rate: 2000, durationMs: 10_000, warmupMs: 3000, heraldDir: "/repo", systems: ["plain", "herald"], burst: 15_000 });
+    expect(o).toMatchObject({ scenario: "steady", runs: 3, k: 2, clients: 2000, rate: 2000, durationMs: 10_000, warmupMs: 10_000, heraldDir: "/repo", systems: ["plain", "herald"], burst: 15_000 });
     expect(parseOptions(["scale-out"], "/repo").rate).toBe(1000);
     const q = parseOptions(["connections", "--quick", "--runs", "1", "--herald-dir", "/old"], "/repo");
     expect(q).toMatchObject({ runs: 1, quick: true, heraldDir: "/old", burst: 0, conns: [100, 150] });
