@@ -116,6 +116,7 @@ export class Reconciler {
     );
     if (f.lastScaleTime) status.lastScaleTime = f.lastScaleTime;
     if (f.desiredReplicas !== undefined) status.desiredReplicas = f.desiredReplicas;
+    if (f.exposedAs) status.exposedAs = f.exposedAs;
     if (JSON.stringify(status) === JSON.stringify(pc.status)) return status;
     await this.d.rest.request("PATCH", apiPath(`${GROUP}/${VERSION}`, PLURAL, pc.metadata.namespace, pc.metadata.name, "status"), {
       body: { status },

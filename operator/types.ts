@@ -113,6 +113,8 @@ export interface PushClusterStatus {
   cleanup?: { deletedKeys: number; cursors: Record<string, string>; startedAt: string };
   /** When the last scale or roll made progress (the progress deadline counts from here). */
   lastProgressTime?: string;
+  /** The spec.expose.type whose objects exist: after a change, the old type's Ingress or HTTPRoutes are removed, then this follows. */
+  exposedAs?: ExposeType;
   conditions?: Condition[];
 }
 

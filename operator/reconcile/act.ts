@@ -68,6 +68,7 @@ export async function act(a: Actor, pc: PushCluster, o: Observed, d: Decision): 
   }
   for (const svc of d.deleteServices) await guarded("Service", ns, svc, () => rest.request("DELETE", apiPath("v1", "services", ns, svc)), [404]);
   for (const r of d.deleteRoutes ?? []) await guarded("HTTPRoute", ns, r, () => rest.request("DELETE", apiPath("gateway.networking.k8s.io/v1", "httproutes", ns, r)), [404]);
+  if (d.deleteIngress) await guarded("Ingress", ns, d.deleteIngress, () => rest.request("DELETE", apiPath("networking.k8s.io/v1", "ingresses", ns, d.deleteIngress!)), [404]);
   if (d.affinity) {
     const existing = o.affinity.configMap;
     const body = {

@@ -2,12 +2,12 @@
 // objects are built once, from the node count this pass chooses; an owned object is written when it is
 // missing, when the operator wants something else of it, or when a field it owns drifted.
 import type { AffinityDocument } from "../../protocol/affinity-document.js";
-import { RESTARTED_AT, configHash, desiredObjects, names, nodeAddress, podTemplate, type TemplateInputs } from "../desired.js";
+import { RESTARTED_AT, configHash, desiredObjects, exposeType, names, nodeAddress, podTemplate, type TemplateInputs } from "../desired.js";
 import { drifted, repairPatch } from "../drift.js";
 import { autoscale, planNodes, type NodesPlan, type OperatorEvent, type PodFact } from "../scaling.js";
 import type { Problem, StatusFacts } from "../status.js";
 import { podProblem } from "../status.js";
-import type { KubeObject, PushCluster } from "../types.js";
+import type { ExposeType, KubeObject, PushCluster } from "../types.js";
 import { liveKey, type Observed } from "./observe.js";
 import { tokenRotation } from "./token-rotation.js";
 
@@ -22,8 +22,10 @@ export interface Decision {
   writes: Write[];
   /** Per-node Services of nodes that no longer exist. */
   deleteServices: string[];
-  /** Per-node HTTPRoutes (spec.expose.type Gateway) of nodes that no longer exist. */
+  /** HTTPRoutes of nodes that no longer exist, or all of the cluster's once spec.expose.type is no longer Gateway. */
   deleteRoutes: string[];
+  /** The cluster's Ingress, once spec.expose.type is no longer Ingress. */
+  deleteIngress: string | null;
   deletePods: string[];
   /** The affinity document to write (null: unchanged). */
   affinity: AffinityDocument | null;
@@ -45,6 +47,8 @@ export interface Decision {
     drainingWithinGrace: boolean;
     paused?: boolean;
     autoscaling?: StatusFacts["autoscaling"];
+    /** status.exposedAs: the expose type, once nothing of an earlier type is left to remove. */
+    exposedAs?: ExposeType;
   };
   requeueAfterMs: number | undefined;
 }
@@ -163,9 +167,17 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   const deleteServices = [...o.live.entries()]
     .filter(([key, x]) => key.startsWith("Service/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
     .map(([, x]) => x.metadata.name as string);
+  const expose = exposeType(pc);
+  const ours = (x: KubeObject) => x.metadata?.labels?.["app.kubernetes.io/managed-by"] === "herald-operator" && x.metadata?.labels?.["app.kubernetes.io/instance"] === pc.metadata.name;
   const deleteRoutes = [...o.live.entries()]
-    .filter(([key, x]) => key.startsWith("HTTPRoute/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
+    .filter(([key, x]) => key.startsWith("HTTPRoute/") && ours(x) && (expose !== "Gateway" || (x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))))
     .map(([, x]) => x.metadata.name as string);
+  const ingress = o.live.get(liveKey("Ingress", names(pc).ingress));
+  const deleteIngress = expose !== "Ingress" && ingress && ours(ingress) ? (ingress.metadata.name as string) : null;
+  if (deleteIngress || (expose !== "Gateway" && deleteRoutes.length))
+    events.push({ type: "Normal", reason: "ExposeChanged", message: `spec.expose.type is ${expose}: removing ${[deleteIngress && `Ingress ${deleteIngress}`, expose !== "Gateway" && deleteRoutes.length && `HTTPRoutes ${deleteRoutes.join(", ")}`].filter(Boolean).join(" and ")}` });
+  // follows the spec once nothing of the earlier type is left (a failed delete is looked for again next pass)
+  const exposedAs = deleteIngress || (expose !== "Gateway" && deleteRoutes.length) ? pc.status?.exposedAs : expose;
 
   const autoscaling = a?.enabled ? { specReplicas: pc.spec.replicas ?? 2, min: a.minReplicas ?? 1, max: a.maxReplicas ?? 10, target, connections } : null;
   if (pc.spec.paused) {
@@ -174,6 +186,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       writes: [],
       deleteServices: [],
       deleteRoutes: [],
+      deleteIngress: null,
       deletePods: [],
       affinity: null,
       tokenState: null,
@@ -202,6 +215,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
     writes,
     deleteServices,
     deleteRoutes,
+    deleteIngress,
     deletePods: plan?.deletePods ?? [],
     affinity: plan && (plan.docChanged || !o.affinity.configMap) ? plan.doc : null,
     tokenState: rotation.write,
@@ -220,6 +234,7 @@ export function decide(pc: PushCluster, o: Observed): Decision {
       podProblems: o.pods.filter((p) => !facts.find((f) => f.name === p.metadata.name)?.ready).flatMap((p) => podProblem(p) ?? []),
       drainingWithinGrace: (plan?.draining ?? []).some((d) => now - Date.parse(d.since) < grace),
       autoscaling,
+      exposedAs,
     },
     // A stable cluster without autoscaling waits for a watch event or the periodic resync; nothing to poll.
     requeueAfterMs: problem ? 5000 : plan && plan.phase !== "Stable" ? 1000 : a?.enabled ? 5000 : undefined,

@@ -71,16 +71,22 @@ export async function observe(
   // Optional kinds, not cached (their API may not be served): a GET, only when the spec asks for them.
   const serviceMonitorCrd = pc.spec.monitoring?.serviceMonitor?.enabled ? await d.serviceMonitorCrd() : false;
   const optional: Array<[string, string, string]> = [];
-  if (exposeType(pc) === "Ingress") optional.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
+  // The expose type's objects, and the previous type's after a change (to remove them). A cluster from before
+  // status.exposedAs looks for both once.
+  const expose = exposeType(pc);
+  const was = pc.status?.exposedAs;
+  if (expose === "Ingress" || was === "Ingress" || was === undefined) optional.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
   if (serviceMonitorCrd) optional.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
   for (const [kind, name, path] of optional) {
-    const obj = await d.rest.find(path);
+    const obj = kind === "Ingress" && expose !== "Ingress" && was === undefined ? await d.rest.find(path).catch(() => null) : await d.rest.find(path);
     if (obj) live.set(liveKey(kind, name), obj);
   }
-  if (exposeType(pc) === "Gateway") {
+  if (expose === "Gateway" || was === "Gateway" || was === undefined) {
     // Not cached either (the Gateway API may not be installed): one list by label, only for a Gateway.
     // Without its CRD there is nothing to list: the create then fails, reported as ApplyFailed.
-    const routes = await d.rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
+    const list = d.rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
+    // the one-time look of a cluster from before status.exposedAs must not fail a pass (RBAC without list)
+    const routes = expose === "Gateway" || was === "Gateway" ? await list : await list.catch(() => null);
     for (const r of routes?.items ?? []) live.set(liveKey("HTTPRoute", r.metadata.name), r);
   }
   for (const svc of cache.list("Service", ns, { "app.kubernetes.io/instance": pc.metadata.name })) live.set(liveKey("Service", svc.metadata.name), svc);

@@ -24,7 +24,7 @@ const SA_USER = "system:serviceaccount:herald-system:herald-operator";
 // configmaps get: the operator reads from its cache, but the push nodes' Role grants get on their
 // ConfigMap, and a Role can only grant what its creator holds. secrets patch: a token secret rotation
 // (test/operator/rotation-e2e.test.ts). Ingresses and HTTPRoutes: spec.expose (test/operator/expose-e2e.test.ts).
-const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses get", "networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/httproutes create", "gateway.networking.k8s.io/httproutes patch", "gateway.networking.k8s.io/httproutes delete", "services get", "configmaps get", "secrets patch"];
+const KEPT_UNEXERCISED = ["networking.k8s.io/ingresses create", "networking.k8s.io/ingresses patch", "networking.k8s.io/ingresses delete", "gateway.networking.k8s.io/httproutes list", "gateway.networking.k8s.io/httproutes create", "gateway.networking.k8s.io/httproutes patch", "gateway.networking.k8s.io/httproutes delete", "services get", "configmaps get", "secrets patch"];
 
 let sim: Simulator;
 let nodeRoleRules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> = [];

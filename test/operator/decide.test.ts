@@ -178,3 +178,46 @@ describe("paused", () => {
     expect(d.facts.readyReplicas).toBe(3);
   });
 });
+
+describe("a change of spec.expose.type", () => {
+  const ownLabels = { "app.kubernetes.io/managed-by": "herald-operator", "app.kubernetes.io/instance": "hc" };
+  const withIngress = (labels: Record<string, string>) => {
+    const o = converged();
+    o.live.set(liveKey("Ingress", "hc"), { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "hc", labels } });
+    return o;
+  };
+  const was = (exposedAs: "Ingress" | "Gateway"): PushCluster => ({ ...pc, status: { exposedAs } });
+
+  it("removes the Ingress it made once the type is no longer Ingress, with an event, and follows the spec after", () => {
+    const d = decide(was("Ingress"), withIngress(ownLabels));
+    expect(d.deleteIngress).toBe("hc");
+    expect(d.events).toEqual([{ type: "Normal", reason: "ExposeChanged", message: "spec.expose.type is ClusterIP: removing Ingress hc" }]);
+    expect(d.facts.exposedAs).toBe("Ingress"); // until the next pass finds it gone
+    const after = decide(was("Ingress"), converged());
+    expect(after.deleteIngress).toBeNull();
+    expect(after.facts.exposedAs).toBe("ClusterIP");
+  });
+
+  it("leaves an Ingress of the same name that it did not make", () => {
+    const d = decide(was("Ingress"), withIngress({ "app.kubernetes.io/managed-by": "someone-else" }));
+    expect(d.deleteIngress).toBeNull();
+    expect(d.facts.exposedAs).toBe("ClusterIP");
+  });
+
+  it("keeps the Ingress while the type is Ingress", () => {
+    const ing = { ...pc, spec: { ...pc.spec, endpoint: { host: "push.example.com" }, expose: { type: "Ingress" as const } }, status: { exposedAs: "Ingress" as const } };
+    const d = decide(ing, withIngress(ownLabels));
+    expect(d.deleteIngress).toBeNull();
+    expect(d.facts.exposedAs).toBe("Ingress");
+  });
+
+  it("removes every HTTPRoute it made (logins and nodes) once the type is no longer Gateway", () => {
+    const o = converged();
+    for (const [name, component] of [["hc", "login-route"], ["hc-0", "node-route"], ["hc-1", "node-route"]])
+      o.live.set(liveKey("HTTPRoute", name!), { kind: "HTTPRoute", metadata: { name, labels: { ...ownLabels, "app.kubernetes.io/component": component } } });
+    const d = decide({ ...was("Gateway"), spec: { ...pc.spec, expose: { type: "LoadBalancer" } } }, o);
+    expect(d.deleteRoutes.sort()).toEqual(["hc", "hc-0", "hc-1"]);
+    expect(d.events.map((e) => e.reason)).toContain("ExposeChanged");
+    expect(d.facts.exposedAs).toBe("Gateway");
+  });
+});

@@ -98,6 +98,12 @@ describe("spec.expose on the simulator", () => {
     } finally {
       socket.close();
     }
+    // Changed to another type, the Ingress goes (with an event) and the status follows.
+    await world.kubectl(["-n", "apps", "patch", "pushcluster", "ix", "--type=merge", "-p", '{"spec":{"expose":{"type":"ClusterIP"}}}']);
+    await until(async () => (await getJson(["-n", "apps", "get", "ingresses"])).items.length === 0, "ix's Ingress removed", 60_000, 250);
+    await until(async () => (await getJson(["-n", "apps", "get", "pushcluster", "ix"])).status?.exposedAs === "ClusterIP", "status.exposedAs ClusterIP", 30_000, 250);
+    const changed = (await getJson(["-n", "apps", "get", "events", "--field-selector", "involvedObject.name=ix"])).items.filter((e: any) => e.reason === "ExposeChanged");
+    expect(changed.map((e: any) => e.message)).toEqual(["spec.expose.type is ClusterIP: removing Ingress ix"]);
     await remove("ix");
   }, 180_000);
 
@@ -158,6 +164,10 @@ describe("spec.expose on the simulator", () => {
     // Scaled down, the route of the removed node goes with its Service.
     await world.kubectl(["-n", "apps", "patch", "pushcluster", "gw", "--type=merge", "-p", '{"spec":{"replicas":1}}']);
     await until(async () => (await getJson(["-n", "apps", "get", "httproutes"])).items.map((r: any) => r.metadata.name).join() === "gw,gw-0", "gw-1's route removed", 90_000, 250);
+    // Changed to another type, every route goes.
+    await world.kubectl(["-n", "apps", "patch", "pushcluster", "gw", "--type=merge", "-p", '{"spec":{"expose":{"type":"ClusterIP"}}}']);
+    await until(async () => (await getJson(["-n", "apps", "get", "httproutes"])).items.length === 0, "gw's HTTPRoutes removed", 60_000, 250);
+    await until(async () => (await getJson(["-n", "apps", "get", "pushcluster", "gw"])).status?.exposedAs === "ClusterIP", "status.exposedAs ClusterIP", 30_000, 250);
     await remove("gw");
   }, 240_000);
 
