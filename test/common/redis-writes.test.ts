@@ -1,5 +1,5 @@
-// common/redis.ts on a real redis-server: commands sent in one tick leave in one socket write (what
-// enableAutoPipelining gave, without its per-tick Pipeline), each in its own tick still goes out at once,
+// common/redis.ts on a real redis-server: commands sent in one pass of the event loop leave in one socket
+// write (what enableAutoPipelining gave, without its Pipeline per flush), one sent alone still goes out at once,
 // and the batching follows the connection across a reconnect.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
@@ -34,8 +34,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describe("one socket write per tick", () => {
-  it("sends 100 commands issued in one tick in one write, and answers each", async () => {
+describe("one socket write per event-loop pass", () => {
+  it("sends 100 commands issued together in one write, and answers each", async () => {
     const writes = countWrites(redis);
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => redis.set(`w:${i}`, String(i)).then(() => redis.get(`w:${i}`))));
     // the 100 SETs went out together; each GET was sent from its own reply's callback, and those replies arrive in one read (one tick) too
@@ -44,7 +44,7 @@ describe("one socket write per tick", () => {
     expect(writes.n).toBeLessThan(10);
   });
 
-  it("sends a command issued alone in its tick without waiting for another", async () => {
+  it("sends a command issued alone without waiting for another", async () => {
     const writes = countWrites(redis);
     for (let i = 0; i < 5; i++) expect(await redis.incr("w:alone")).toBe(i + 1);
     expect(writes.n).toBe(5);
