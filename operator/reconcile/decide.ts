@@ -168,9 +168,10 @@ export function decide(pc: PushCluster, o: Observed): Decision {
     .filter(([key, x]) => key.startsWith("Service/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
     .map(([, x]) => x.metadata.name as string);
   const expose = exposeType(pc);
+  // HTTPRoutes are listed by these labels already; an Ingress is read by name, so it is checked
   const ours = (x: KubeObject) => x.metadata?.labels?.["app.kubernetes.io/managed-by"] === "herald-operator" && x.metadata?.labels?.["app.kubernetes.io/instance"] === pc.metadata.name;
   const deleteRoutes = [...o.live.entries()]
-    .filter(([key, x]) => key.startsWith("HTTPRoute/") && ours(x) && (expose !== "Gateway" || (x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))))
+    .filter(([key, x]) => key.startsWith("HTTPRoute/") && (expose !== "Gateway" || (x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))))
     .map(([, x]) => x.metadata.name as string);
   const ingress = o.live.get(liveKey("Ingress", names(pc).ingress));
   const deleteIngress = expose !== "Ingress" && ingress && ours(ingress) ? (ingress.metadata.name as string) : null;

@@ -35,13 +35,18 @@ describe("bounded cleanup of a cluster's Redis keys", () => {
       const steps: number[] = [];
       for (let i = 0; i < 20; i++) {
         // each step as a fresh pass would run it: only the cursors carry over (as through the status)
-        const step = await deletePrefixStep(client, "apps.big", JSON.parse(JSON.stringify(cursors)), 5_000);
+        const step = await deletePrefixStep(client, "apps.big", JSON.parse(JSON.stringify(cursors)), 2_000);
         steps.push(step.deleted);
         cursors = step.cursors;
         if (step.done) break;
       }
-      expect(steps.length).toBeGreaterThanOrEqual(3); // 12,000 keys in steps of about 5,000
-      for (const n of steps.slice(0, -1)) expect(n).toBeLessThan(5_000 + 1_000); // a step stops within one SCAN batch of its limit
+      // A step stops once it reaches its limit, within one SCAN batch (COUNT 1000 is a hint: a batch taken
+      // while Redis rehashes its key table holds keys of both tables, so allow up to 3,000 over).
+      for (const n of steps.slice(0, -1)) {
+        expect(n).toBeGreaterThanOrEqual(2_000);
+        expect(n).toBeLessThan(2_000 + 3_000);
+      }
+      expect(steps.length).toBeGreaterThanOrEqual(3); // so 12,000 keys take at least three steps
       expect(steps.reduce((a, b) => a + b, 0)).toBe(12_000);
       expect(await r.keys("apps.big:*")).toEqual([]);
       expect((await r.keys("*")).sort()).toEqual(["apps.big2:keep", "apps.bigger:keep", "someone:else"]);
