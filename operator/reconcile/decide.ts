@@ -167,18 +167,18 @@ export function decide(pc: PushCluster, o: Observed): Decision {
   const deleteServices = [...o.live.entries()]
     .filter(([key, x]) => key.startsWith("Service/") && x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))
     .map(([, x]) => x.metadata.name as string);
+  // spec.expose: HTTPRoutes of removed nodes go; after a change of type, what the old type left goes too.
   const expose = exposeType(pc);
-  // HTTPRoutes are listed by these labels already; an Ingress is read by name, so it is checked
-  const ours = (x: KubeObject) => x.metadata?.labels?.["app.kubernetes.io/managed-by"] === "herald-operator" && x.metadata?.labels?.["app.kubernetes.io/instance"] === pc.metadata.name;
-  const deleteRoutes = [...o.live.entries()]
-    .filter(([key, x]) => key.startsWith("HTTPRoute/") && (expose !== "Gateway" || (x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name))))
-    .map(([, x]) => x.metadata.name as string);
+  const routes = [...o.live.entries()].filter(([key]) => key.startsWith("HTTPRoute/")).map(([, x]) => x);
+  const deleteRoutes = (expose === "Gateway" ? routes.filter((x) => x.metadata?.labels?.["app.kubernetes.io/component"] === "node-route" && !serviceNodes.includes(x.metadata.name)) : routes).map((x) => x.metadata.name as string);
+  // HTTPRoutes were listed by our labels; the Ingress is read by name, so its labels must say we made it
   const ingress = o.live.get(liveKey("Ingress", names(pc).ingress));
-  const deleteIngress = expose !== "Ingress" && ingress && ours(ingress) ? (ingress.metadata.name as string) : null;
-  if (deleteIngress || (expose !== "Gateway" && deleteRoutes.length))
-    events.push({ type: "Normal", reason: "ExposeChanged", message: `spec.expose.type is ${expose}: removing ${[deleteIngress && `Ingress ${deleteIngress}`, expose !== "Gateway" && deleteRoutes.length && `HTTPRoutes ${deleteRoutes.join(", ")}`].filter(Boolean).join(" and ")}` });
+  const ours = ingress?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "herald-operator" && ingress?.metadata?.labels?.["app.kubernetes.io/instance"] === pc.metadata.name;
+  const deleteIngress: string | null = expose !== "Ingress" && ours ? ingress.metadata.name : null;
+  const leftovers = [deleteIngress && `Ingress ${deleteIngress}`, expose !== "Gateway" && deleteRoutes.length > 0 && `HTTPRoutes ${deleteRoutes.join(", ")}`].filter(Boolean);
+  if (leftovers.length) events.push({ type: "Normal", reason: "ExposeChanged", message: `spec.expose.type is ${expose}: removing ${leftovers.join(" and ")}` });
   // follows the spec once nothing of the earlier type is left (a failed delete is looked for again next pass)
-  const exposedAs = deleteIngress || (expose !== "Gateway" && deleteRoutes.length) ? pc.status?.exposedAs : expose;
+  const exposedAs = leftovers.length ? pc.status?.exposedAs : expose;
 
   const autoscaling = a?.enabled ? { specReplicas: pc.spec.replicas ?? 2, min: a.minReplicas ?? 1, max: a.maxReplicas ?? 10, target, connections } : null;
   if (pc.spec.paused) {

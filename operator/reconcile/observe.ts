@@ -4,7 +4,7 @@ import { parseAffinityDocument, type AffinityDocument } from "../../protocol/aff
 import { exposeType, keyPrefix, names, nodeTtlMs, referencedConfig, selectorLabels } from "../desired.js";
 import { readLoads, type RedisPool } from "../redis-ops.js";
 import type { NodeLoad } from "../scaling.js";
-import type { PushCluster } from "../types.js";
+import type { ExposeType, PushCluster } from "../types.js";
 import { apiPath, type KubeRest } from "../../common/kube/client.js";
 import type { KubeCache } from "../kube/cache.js";
 import type { TokenState } from "./token-rotation.js";
@@ -70,25 +70,23 @@ export async function observe(
   }
   // Optional kinds, not cached (their API may not be served): a GET, only when the spec asks for them.
   const serviceMonitorCrd = pc.spec.monitoring?.serviceMonitor?.enabled ? await d.serviceMonitorCrd() : false;
-  const optional: Array<[string, string, string]> = [];
-  // The expose type's objects, and the previous type's after a change (to remove them). A cluster from before
-  // status.exposedAs looks for both once.
+  if (serviceMonitorCrd) {
+    const sm = await d.rest.find(apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor));
+    if (sm) live.set(liveKey("ServiceMonitor", n.serviceMonitor), sm);
+  }
+  // The Ingress or HTTPRoutes of the expose type, and of the previous type after a change (to remove them),
+  // read strictly: a failure fails the pass, which is retried. A cluster from before status.exposedAs looks
+  // for both once, leniently (its RBAC may lack the grant): nothing found, nothing to remove.
   const expose = exposeType(pc);
   const was = pc.status?.exposedAs;
-  if (expose === "Ingress" || was === "Ingress" || was === undefined) optional.push(["Ingress", n.ingress, apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress)]);
-  if (serviceMonitorCrd) optional.push(["ServiceMonitor", n.serviceMonitor, apiPath("monitoring.coreos.com/v1", "servicemonitors", ns, n.serviceMonitor)]);
-  for (const [kind, name, path] of optional) {
-    const obj = kind === "Ingress" && expose !== "Ingress" && was === undefined ? await d.rest.find(path).catch(() => null) : await d.rest.find(path);
-    if (obj) live.set(liveKey(kind, name), obj);
-  }
-  if (expose === "Gateway" || was === "Gateway" || was === undefined) {
-    // Not cached either (the Gateway API may not be installed): one list by label, only for a Gateway.
-    // Without its CRD there is nothing to list: the create then fails, reported as ApplyFailed.
-    const list = d.rest.find(apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
-    // the one-time look of a cluster from before status.exposedAs must not fail a pass (RBAC without list)
-    const routes = expose === "Gateway" || was === "Gateway" ? await list : await list.catch(() => null);
-    for (const r of routes?.items ?? []) live.set(liveKey("HTTPRoute", r.metadata.name), r);
-  }
+  const read = (type: ExposeType, path: string): Promise<any> | null =>
+    expose === type || was === type ? d.rest.find(path) : was === undefined ? d.rest.find(path).catch(() => null) : null;
+  const ingress = await read("Ingress", apiPath("networking.k8s.io/v1", "ingresses", ns, n.ingress));
+  if (ingress) live.set(liveKey("Ingress", n.ingress), ingress);
+  // Listed by our labels (the Gateway API may not be installed: then nothing is listed, and a create for a
+  // Gateway fails, reported as ApplyFailed).
+  const routes = await read("Gateway", apiPath("gateway.networking.k8s.io/v1", "httproutes", ns) + `?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${pc.metadata.name},app.kubernetes.io/managed-by=herald-operator`)}`);
+  for (const r of routes?.items ?? []) live.set(liveKey("HTTPRoute", r.metadata.name), r);
   for (const svc of cache.list("Service", ns, { "app.kubernetes.io/instance": pc.metadata.name })) live.set(liveKey("Service", svc.metadata.name), svc);
   const pods = cache.list("Pod", ns, selectorLabels(pc));
   const configMap = cache.get("ConfigMap", ns, n.affinity) ?? null;
