@@ -1,10 +1,10 @@
 // A client worker process: logs users in, holds their Socket.IO connections (sources spread over 127.0.0.x)
 // and records, for each message received, publish→receive latency from the publisher's wall-clock stamp.
 import type { Agent } from "node:http";
-import { SignJWT } from "jose";
 import { io, type Socket } from "socket.io-client";
 import { keepAliveAgent, postJson } from "./lib/http.js";
 import { serve } from "./lib/rpc.js";
+import { mintTicket } from "./lib/ticket.js";
 
 type System = "plain" | "herald";
 interface Setup {
@@ -34,7 +34,7 @@ export const LOGIN_SOURCES = 100;
 const loginAgents: Agent[] = [];
 let nextLoginAgent = 0;
 const loginAgent = () => loginAgents[nextLoginAgent++ % loginAgents.length]!;
-let ticketKey: Uint8Array;
+let ticketKey: Buffer;
 let nextAddress = 0;
 let nextEntry = 0;
 const sockets = new Map<string, Socket>();
@@ -63,11 +63,6 @@ function onMessage(this: Socket, m: any): void {
   latencies.push(arrived - d.t);
 }
 
-/** A business ticket as a backend mints it just before a login: short-lived (hardened nodes refuse long ones). */
-async function ticket(user: string): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("2m").sign(ticketKey);
-}
-
 /** The login request: Herald's POST /v1/login with a ticket, or the plain cluster's fake login. */
 async function login(user: string): Promise<Target> {
   const entry = setup.entries[nextEntry++ % setup.entries.length]!;
@@ -76,7 +71,7 @@ async function login(user: string): Promise<Target> {
     if (r.status !== 200) throw Object.assign(new Error(`login ${r.status}`), { code: `LOGIN_${r.status}` });
     return { url: r.body.node.url, path: r.body.node.path, auth: { userId: user } };
   }
-  const r = await postJson(`${entry}/v1/login`, { ticket: await ticket(user) }, loginAgent());
+  const r = await postJson(`${entry}/v1/login`, { ticket: mintTicket(user, ticketKey) }, loginAgent());
   if (r.status !== 200) throw Object.assign(new Error(`login ${r.status} ${JSON.stringify(r.body)}`), { code: r.body?.error?.code ?? `LOGIN_${r.status}` });
   const auth: Record<string, unknown> = { token: r.body.token };
   if (setup.acks) auth.deviceId = `d-${user}`;
@@ -144,7 +139,7 @@ serve({
   setup(a: Setup) {
     setup = a;
     for (let i = 1; i <= LOGIN_SOURCES; i++) loginAgents.push(keepAliveAgent(1, `127.1.0.${i}`));
-    ticketKey = new TextEncoder().encode(a.ticketSecret);
+    ticketKey = Buffer.from(a.ticketSecret);
     return process.pid;
   },
   /** Log in and connect each user (login, then handshake), `concurrency` at a time. */

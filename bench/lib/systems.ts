@@ -4,11 +4,11 @@ import type { ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SignJWT } from "jose";
 import { Redis } from "ioredis";
 import { freePort, until } from "./ports.js";
 import { removeDir, spawnTracked, stopProcess, tempDir } from "./proc.js";
 import { keepAliveAgent, postJson } from "./http.js";
+import { mintTicket } from "./ticket.js";
 
 import type { SystemName } from "./names.js";
 export { LABEL, SYSTEMS, type SystemName } from "./names.js";
@@ -146,7 +146,7 @@ export async function startCluster(system: SystemName, o: ClusterOptions): Promi
  * fresh user ids and several source addresses, so per-user and per-address login limits are not reached.
  */
 async function untilEveryNodeAssignsToAll(urls: string[]): Promise<void> {
-  const key = new TextEncoder().encode(TICKET_SECRET);
+  const key = Buffer.from(TICKET_SECRET);
   const agents = Array.from({ length: 16 }, (_, i) => keepAliveAgent(1, `127.2.0.${i + 1}`));
   let round = 0;
   try {
@@ -155,7 +155,7 @@ async function untilEveryNodeAssignsToAll(urls: string[]): Promise<void> {
         const seen = new Set<string>();
         round++;
         for (let i = 0; i < 12 * urls.length && seen.size < urls.length; i++) {
-          const ticket = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject(`probe-${round}-${i}`).setIssuedAt().setExpirationTime("2m").sign(key);
+          const ticket = mintTicket(`probe-${round}-${i}`, key);
           seen.add((await postJson(`${url}/v1/login`, { ticket }, agents[i % agents.length]!)).body?.node?.id);
         }
         return seen.size === urls.length;

@@ -16,7 +16,7 @@ import { FanOut } from "./fan-out.js";
 import { Handshakes, closeHandshake } from "./handshake.js";
 import { LiveDelivery } from "./live.js";
 import { Replay } from "./replay.js";
-import { SocketGuard, type EngineConn } from "./socket-guard.js";
+import { SocketGuard, watchFlushes, type EngineConn, type GuardPolicy } from "./socket-guard.js";
 import { UserLinks, type UserLink } from "./user-links.js";
 
 export type { Pushed } from "./channel.js";
@@ -52,6 +52,8 @@ export class ChannelServer implements DeliverySink {
   /** Listeners shared by every socket (`this` is the socket): no closures per connection. */
   private readonly onDisconnect: (this: Socket) => void;
   private readonly onAck: (this: Socket, p: unknown, done?: unknown) => void;
+  /** The per-socket limits and what a cut does, shared by every socket's guard. */
+  private readonly guardPolicy: GuardPolicy;
 
   constructor(deps: ChannelDeps) {
     this.deps = deps;
@@ -62,6 +64,14 @@ export class ChannelServer implements DeliverySink {
     this.replay = new Replay(store, fanOut, metrics, limits.maxSocketBufferBytes);
     this.acks = new AckBatcher(store, log);
     this.handshakes = new Handshakes({ nodeId, tokens, links: this.links, findNode, accepting, maxSocketsPerUser: limits.maxSocketsPerUser, metrics, log });
+    this.guardPolicy = {
+      limits: { maxQueuedBytes: limits.maxSocketBufferBytes, inbound: { perMinute: limits.maxInboundPerSecond * 60, burst: limits.maxInboundPerSecond * 2 } },
+      onTrip: (reason, guard) => {
+        metrics.refusals.inc({ limit: reason === "OUTBOUND_BUFFER_FULL" ? "socket_buffer" : "inbound_flood" });
+        log.info({ reason, queuedBytes: guard.queuedBytes }, "closed a socket past its limit; its messages wait in the inbox");
+      },
+    };
+    watchFlushes(io.engine as unknown as Parameters<typeof watchFlushes>[0]);
     const server = this;
     this.onDisconnect = function () {
       server.disconnected(this, this.data as Channel);
@@ -154,16 +164,12 @@ export class ChannelServer implements DeliverySink {
   }
 
   private connected(socket: Socket): void {
-    const { metrics, log, limits } = this.deps;
+    const { metrics, log } = this.deps;
     const channel = socket.data as Channel;
     const link = channel.link;
     metrics.handshakes.inc({ result: "ok" });
     closeHandshake(channel);
-    const guard = new SocketGuard(socket.conn as unknown as EngineConn, { maxQueuedBytes: limits.maxSocketBufferBytes, inbound: { perMinute: limits.maxInboundPerSecond * 60, burst: limits.maxInboundPerSecond * 2 } }, (reason) => {
-      metrics.refusals.inc({ limit: reason === "OUTBOUND_BUFFER_FULL" ? "socket_buffer" : "inbound_flood" });
-      log.info({ reason, queuedBytes: guard.queuedBytes }, "closed a socket past its limit; its messages wait in the inbox");
-    });
-    channel.guard = guard;
+    channel.guard = new SocketGuard(socket.conn as unknown as EngineConn, this.guardPolicy);
     link.sockets.add(socket);
     this.sockets++;
     metrics.sockets.inc();

@@ -80,7 +80,7 @@ export class Handshakes {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const checked = deps.tokens.check(auth.token);
     if (!checked.ok) throw this.refuse(refusal(checked.code, checked.message));
-    delete auth.token; // Socket.IO keeps the handshake for the socket's life; the token is not needed after this check
+    auth.token = undefined; // Socket.IO keeps the handshake for the socket's life; the token is not needed after this check (not `delete`: that turns the object into a slower, larger dictionary)
     if (checked.claims.node !== deps.nodeId) {
       const node = deps.findNode(checked.claims.node);
       throw this.refuse(refusal("WRONG_NODE", `this token is for node ${checked.claims.node}`, { node: node ? { id: node.id, url: node.url, path: node.path } : null }));
