@@ -32,7 +32,6 @@ export interface GuardLimits {
 export interface GuardPolicy {
   limits: GuardLimits;
   onTrip: (reason: GuardReason, guard: SocketGuard) => void;
-  clock?: () => number;
 }
 
 /** Every socket's "packet" listener (engine.io calls it with the socket as `this`). */
@@ -93,13 +92,9 @@ export class SocketGuard {
     return this.tripped !== null;
   }
 
-  get reason(): GuardReason | null {
-    return this.tripped;
-  }
-
   /** A packet from the client: one token of its inbound rate. */
   inbound(): void {
-    const r = take(this.bucket, this.policy.limits.inbound, (this.policy.clock ?? Date.now)());
+    const r = take(this.bucket, this.policy.limits.inbound, Date.now());
     this.bucket = r.bucket;
     if (!r.ok) this.trip("INBOUND_FLOOD");
   }
