@@ -113,7 +113,8 @@ export interface Delivery {
 
 /** A message with the addressees a node should hand it to. */
 export interface Envelope {
-  message: StoredMessage;
+  /** The message's JSON as the inboxes store it (publish/message-json.ts): a node puts it on its sockets without parsing it. */
+  message: string;
   to: Delivery[];
 }
 

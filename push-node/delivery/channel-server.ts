@@ -11,7 +11,7 @@ import type { Metrics } from "../metrics.js";
 import type { UserStore } from "../ports.js";
 import type { AffinityNode } from "../../protocol/affinity-document.js";
 import { AckBatcher } from "./acks.js";
-import { pushed, type Channel } from "./channel.js";
+import { frame, type Channel } from "./channel.js";
 import { FanOut } from "./fan-out.js";
 import { Handshakes, closeHandshake } from "./handshake.js";
 import { LiveDelivery } from "./live.js";
@@ -58,7 +58,7 @@ export class ChannelServer implements DeliverySink {
   constructor(deps: ChannelDeps) {
     this.deps = deps;
     const { io, nodeId, incarnation, tokens, store, metrics, log, findNode, accepting, limits } = deps;
-    const fanOut = new FanOut(io, metrics);
+    const fanOut = new FanOut(metrics);
     this.live = new LiveDelivery(store, fanOut, log);
     this.links = new UserLinks({ nodeId, incarnation, store, live: this.live, metrics, log });
     this.replay = new Replay(store, fanOut, metrics, limits.maxSocketBufferBytes);
@@ -154,7 +154,7 @@ export class ChannelServer implements DeliverySink {
       for (const to of env.to) {
         const link = this.links.get(to.user);
         if (!link) continue; // the user left this node since the publisher read the presence
-        this.live.offer(to.user, link, pushed(env.message, to.epoch, to.offset, to.prev));
+        this.live.offer(to.user, link, frame(env.message, to.epoch, to.offset, to.prev));
       }
   }
 

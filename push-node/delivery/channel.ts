@@ -14,9 +14,36 @@ export interface Pushed extends StoredMessage {
   prev: string;
 }
 
-/** What a socket receives for a stored message at its place in one user's inbox. */
-export function pushed(m: StoredMessage, epoch: string, offset: string, prev: string): Pushed {
-  return { ...m, epoch, offset, prev };
+/**
+ * A stored message on its way to sockets: its place in one user's inbox and its JSON as stored, turned into
+ * the `message` packet (a Pushed) once, by string, however many sockets take it: the message is never parsed
+ * and encoded again on the way.
+ */
+export interface Frame {
+  epoch: string;
+  offset: string;
+  prev: string;
+  /** The message's JSON as stored (publish/message-json.ts). */
+  json: string;
+  packet: string | null;
+}
+
+export function frame(json: string, epoch: string, offset: string, prev: string): Frame {
+  return { epoch, offset, prev, json, packet: null };
+}
+
+/** A frame for a message read back from an inbox. */
+export function frameOf(m: StoredMessage, epoch: string, offset: string, prev: string): Frame {
+  return frame(JSON.stringify(m), epoch, offset, prev);
+}
+
+/**
+ * The Socket.IO packet of the frame's `message` event on the main namespace, the very text that
+ * `socket.emit("message", pushed)` writes for the Pushed {...message, epoch, offset, prev}
+ * (test/push-node/frame.test.ts compares them).
+ */
+export function packetOf(f: Frame): string {
+  return (f.packet ??= `2["message",${f.json.slice(0, -1)},"epoch":${JSON.stringify(f.epoch)},"offset":${JSON.stringify(f.offset)},"prev":${JSON.stringify(f.prev)}}]`);
 }
 
 /** The most live messages a channel queues while it replays; past it, it reads them from the inbox instead. */
@@ -39,7 +66,7 @@ export interface Channel {
   /** The position of the last message sent (repeats and older ones are not sent). */
   epoch: string | null;
   last: string;
-  queue: Pushed[];
+  queue: Frame[];
   overflow: boolean;
   /** Bytes queued for the socket and packets it sends, against the per-socket limits (set once it connects). */
   guard: SocketGuard | null;
@@ -50,7 +77,7 @@ export function newChannel(user: string, link: UserLink, device: string | null, 
 }
 
 /** Whether the channel takes the message now: a channel still replaying queues live ones, and none gets a repeat. */
-export function admit(channel: Channel, p: Pushed, mode: "live" | "replay"): boolean {
+export function admit(channel: Channel, p: Frame, mode: "live" | "replay"): boolean {
   if (mode === "live" && !channel.live) {
     if (channel.queue.length >= QUEUE_LIMIT) channel.overflow = true;
     else channel.queue.push(p);

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import { START, compareOffsets } from "../../protocol/positions.js";
 import type { InboxHead, UserStore } from "../ports.js";
-import { pushed, type Pushed } from "./channel.js";
+import { frameOf, type Frame } from "./channel.js";
 import type { FanOut } from "./fan-out.js";
 import { giveUp, offer } from "./live-order.js";
 import type { UserLink } from "./user-links.js";
@@ -17,12 +17,12 @@ export class LiveDelivery {
   constructor(private readonly store: UserStore, private readonly fanOut: FanOut, private readonly log: Logger) {}
 
   /** A live message for a user held here: out to the user's sockets in order, or held behind a hole. */
-  offer(user: string, link: UserLink, pushed: Pushed): void {
+  offer(user: string, link: UserLink, f: Frame): void {
     if (!link.order) {
-      link.beforeAttach.push(pushed);
+      link.beforeAttach.push(f);
       return;
     }
-    for (const p of offer(link.order, { epoch: pushed.epoch, offset: pushed.offset, prev: pushed.prev, item: pushed })) this.fanOut.toSockets(link, p);
+    for (const p of offer(link.order, { epoch: f.epoch, offset: f.offset, prev: f.prev, item: f })) this.fanOut.toSockets(link, p);
     if (link.order.held.length && !link.fillTimer) link.fillTimer = setTimeout(() => void this.fill(user, link), FILL_DELAY_MS);
   }
 
@@ -34,7 +34,7 @@ export class LiveDelivery {
     try {
       const entries = await this.store.read(user, order.tail, order.held.length + PAGE);
       for (const e of entries) {
-        const p = pushed(e.message, order.epoch!, e.offset, e.prev);
+        const p = frameOf(e.message, order.epoch!, e.offset, e.prev);
         for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.fanOut.toSockets(link, r);
       }
     } catch (err) {
@@ -52,7 +52,7 @@ export class LiveDelivery {
     for (;;) {
       const page = await this.store.read(user, after, PAGE);
       for (const e of page) {
-        const p = pushed(e.message, epoch, e.offset, e.prev);
+        const p = frameOf(e.message, epoch, e.offset, e.prev);
         for (const r of offer(order, { epoch: p.epoch, offset: p.offset, prev: p.prev, item: p })) this.fanOut.toSockets(link, r);
       }
       if (page.length < PAGE || link.released) return;

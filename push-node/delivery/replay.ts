@@ -4,7 +4,7 @@ import type { Socket } from "socket.io";
 import { START, type Position } from "../../protocol/positions.js";
 import type { Metrics } from "../metrics.js";
 import type { InboxEntry, UserStore } from "../ports.js";
-import { pushed, type Channel } from "./channel.js";
+import { frameOf, type Channel } from "./channel.js";
 import type { FanOut } from "./fan-out.js";
 import { PAGE } from "./live.js";
 import { resumeFrom } from "./resume.js";
@@ -40,7 +40,7 @@ export class Replay {
     let page: InboxEntry[] = first;
     for (;;) {
       for (const e of page) {
-        this.fanOut.emit(socket, channel, pushed(e.message, order.epoch!, e.offset, e.prev), "replay");
+        this.fanOut.emit(socket, channel, frameOf(e.message, order.epoch!, e.offset, e.prev), "replay");
         // A replay waits for a slow reader instead of filling its buffer: at most half the limit queued.
         if (guard.queuedBytes > this.maxSocketBufferBytes / 2) {
           await roomFor(socket, guard, this.maxSocketBufferBytes / 4);

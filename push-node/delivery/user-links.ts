@@ -5,7 +5,7 @@ import type { Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { Metrics } from "../metrics.js";
 import type { UserStore } from "../ports.js";
-import type { Pushed } from "./channel.js";
+import type { Frame } from "./channel.js";
 import type { LiveDelivery } from "./live.js";
 import { newOrder, type OrderState } from "./live-order.js";
 
@@ -14,9 +14,9 @@ export interface UserLink {
   /** Handshakes that recorded the user and whose socket has not connected (or failed) yet. */
   handshakes: number;
   /** The live order, from the inbox head that the presence was recorded with (null until then). */
-  order: OrderState<Pushed> | null;
+  order: OrderState<Frame> | null;
   /** Live messages that arrived before the presence was recorded; offered once it is. */
-  beforeAttach: Pushed[];
+  beforeAttach: Frame[];
   /** Settles once the presence is recorded (rejects when it could not be). */
   attached: Promise<void>;
   fillTimer: NodeJS.Timeout | null;

@@ -6,7 +6,8 @@ import { createRedis, type RedisClient } from "../../common/redis.js";
 import { START, compareOffsets } from "../../protocol/positions.js";
 import { MemoryUserStore } from "../../push-node/adapters/memory/user-store.js";
 import { RedisUserStore } from "../../push-node/adapters/redis/user-store.js";
-import type { Envelope, StoredMessage, UserStore } from "../../push-node/ports.js";
+import type { StoredMessage, UserStore } from "../../push-node/ports.js";
+import { entryEnvelopes } from "../../push-node/adapters/redis/node-bus.js";
 import { keys } from "../../protocol/keys.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
@@ -140,7 +141,7 @@ describe.each(homes)("UserStore contract: %s", (_name, make) => {
 describe("RedisUserStore on a single Redis: the append sends to the nodes in the same script", () => {
   const envelopes = async (prefix: string, node: string) => {
     const rows = await client.xrange(keys(prefix).nodeBus(node), "-", "+");
-    return rows.map(([, fields]) => JSON.parse(fields[1]!) as Envelope[]);
+    return rows.map(([, fields]) => entryEnvelopes(fields));
   };
 
   it("puts one envelope on the stream of each node in the presence, at the inbox position, and says so", async () => {
@@ -154,7 +155,7 @@ describe("RedisUserStore on a single Redis: the append sends to the nodes in the
     expect(a.sent).toBe(true);
     expect(a.nodes).toEqual({ "node-a": "inc-a", "node-b": "inc-b" });
     for (const node of ["node-a", "node-b"])
-      expect(await envelopes(prefix, node)).toEqual([[{ message: m, to: [{ user: u, epoch: a.epoch, offset: a.offset, prev: a.prev }] }]]);
+      expect(await envelopes(prefix, node)).toEqual([[{ message: JSON.stringify(m), to: [{ user: u, epoch: a.epoch, offset: a.offset, prev: a.prev }] }]]);
     expect(await envelopes(prefix, "node-c")).toEqual([]);
   });
 
@@ -170,7 +171,7 @@ describe("RedisUserStore on a single Redis: the append sends to the nodes in the
     const sent = await envelopes(prefix, "node-a");
     expect(sent).toHaveLength(2);
     expect(sent[1]![0]!.to[0]!.offset).toBe(first.offset);
-    expect(sent[1]![0]!.message).toEqual(m); // the stored message, as first appended
+    expect(sent[1]![0]!.message).toEqual(JSON.stringify(m)); // the stored message, as first appended
   });
 
   it("with sendToNodes off (as on a Redis Cluster) it only reports the presence", async () => {

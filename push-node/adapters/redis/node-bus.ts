@@ -1,6 +1,8 @@
 // NodeBus over Redis streams: one stream per node (its own hash tag, so nodes spread over a cluster's
 // masters), read by that node alone with a blocking XREAD on a dedicated connection. What concurrent
-// publishes send to one node in the same tick goes out as one stream entry (one XADD, one read, one parse).
+// publishes send to one node in the same tick goes out as one stream entry (one XADD, one read).
+// An entry holds its envelopes as field pairs, 'm' the message's JSON as stored and 't' its addressees as
+// JSON, so that a node hands the message to its sockets without parsing it (lua/append.lua writes the same).
 import type { Logger } from "pino";
 import type { RedisClient } from "../../../common/redis.js";
 import { keys } from "../../../protocol/keys.js";
@@ -43,7 +45,7 @@ export class RedisNodeBus implements NodeBus {
     const batch = this.outgoing;
     this.outgoing = new Map();
     for (const [node, out] of batch)
-      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", NODE_BUS_MAX_LEN, "*", "d", JSON.stringify(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
+      this.redis.xadd(this.k.nodeBus(node), "MAXLEN", "~", NODE_BUS_MAX_LEN, "*", ...entryFields(out.envelopes)).then(() => out.settle(), (err: Error) => out.settle(err));
   }
 
   async consume(node: string, sink: DeliverySink): Promise<() => Promise<void>> {
@@ -60,8 +62,8 @@ export class RedisNodeBus implements NodeBus {
           for (const [, entries] of res) {
             for (const [id, fields] of entries) {
               last = id;
-              const d = fields[fields.indexOf("d") + 1];
-              if (d) sink.deliver(JSON.parse(d) as Envelope[]);
+              const envelopes = entryEnvelopes(fields);
+              if (envelopes.length) sink.deliver(envelopes);
             }
           }
         } catch (err) {
@@ -78,4 +80,28 @@ export class RedisNodeBus implements NodeBus {
       await loop;
     };
   }
+}
+
+/** A stream entry's fields for these envelopes: 'm', the message JSON, 't', the addressees as JSON, for each. */
+export function entryFields(envelopes: readonly Envelope[]): string[] {
+  const fields: string[] = [];
+  for (const e of envelopes) fields.push("m", e.message, "t", JSON.stringify(e.to));
+  return fields;
+}
+
+/**
+ * The envelopes of a stream entry (entryFields'), each message left as JSON. An entry written before this
+ * format (one 'd' field, the envelopes as JSON with their messages as objects) is read too, so that nodes of
+ * the two versions share a cluster while it rolls.
+ */
+export function entryEnvelopes(fields: readonly string[]): Envelope[] {
+  const out: Envelope[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    if (name === "m") out.push({ message: fields[i + 1]!, to: [] });
+    else if (name === "t" && out.length) out[out.length - 1]!.to = JSON.parse(fields[i + 1]!) as Envelope["to"];
+    else if (name === "d")
+      for (const e of JSON.parse(fields[i + 1]!) as { message: unknown; to: Envelope["to"] }[]) out.push({ message: JSON.stringify(e.message), to: e.to });
+  }
+  return out;
 }

@@ -6,6 +6,7 @@ import type { RedisClient } from "../../../common/redis.js";
 import { keys } from "../../../protocol/keys.js";
 import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
 import { START, type Position } from "../../../protocol/positions.js";
+import { messageJson } from "../../publish/message-json.js";
 import { withUserScripts, type UserScripts } from "./scripts.js";
 import { NODE_BUS_MAX_LEN } from "./node-bus.js";
 
@@ -33,7 +34,7 @@ export class RedisUserStore implements UserStore {
     const u = this.k.user(user);
     const { ttlMs, maxLength } = this.bounds;
     const minId = `${Date.now() - ttlMs}-0`;
-    const json = encoded(message);
+    const json = messageJson(message);
     const idPrefix = `{"id":${JSON.stringify(message.id)},`;
     if (!json.startsWith(idPrefix)) throw new Error("a stored message must begin with its id"); // the search above relies on it
     const send = this.nodeStream;
@@ -105,12 +106,4 @@ function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
-}
-
-/** A message's JSON, made once however many inboxes it goes to. */
-const encodings = new WeakMap<StoredMessage, string>();
-function encoded(message: StoredMessage): string {
-  let json = encodings.get(message);
-  if (json === undefined) encodings.set(message, (json = JSON.stringify(message)));
-  return json;
 }

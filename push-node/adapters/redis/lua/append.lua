@@ -10,19 +10,20 @@
 -- entry itself is the per-recipient mark, so a first attempt costs nothing more, and a resend that
 -- finds its entry returns that position instead of appending again (and sends it again: the node
 -- drops the repeat).
--- Sending: one bus envelope (push-node/ports.ts, Envelope) per node present, so a publish is one round
--- trip. The node streams' keys are not declared (they are in other slots): on a Redis Cluster the
--- caller passes '' and the publisher sends them itself.
+-- Sending: one bus entry per node present (an envelope as node-bus.ts writes it: 'm' the message JSON,
+-- 't' its addressees as JSON), so a publish is one round trip. The node streams' keys are not declared
+-- (they are in other slots): on a Redis Cluster the caller passes '' and the publisher sends them itself.
 -- '0-0' is START (protocol/positions.ts): the offset before the first message.
 local function presence() return redis.call('HGETALL', KEYS[3]) end
 local function send(e, off, prev, json, nodes)
   if ARGV[9] == '' then return end
-  local env = '[{"message":' .. json .. ',"to":[{"user":' .. ARGV[11] .. ',"epoch":"' .. e .. '","offset":"' .. off .. '","prev":"' .. prev .. '"}]}]'
+  local to = '[{"user":' .. ARGV[11] .. ',"epoch":"' .. e .. '","offset":"' .. off .. '","prev":"' .. prev .. '"}]'
   for i = 1, #nodes, 2 do
-    redis.call('XADD', ARGV[9] .. nodes[i] .. ARGV[10], 'MAXLEN', '~', ARGV[12], '*', 'd', env)
+    redis.call('XADD', ARGV[9] .. nodes[i] .. ARGV[10], 'MAXLEN', '~', ARGV[12], '*', 'm', json, 't', to)
   end
 end
-local e = redis.call('HGET', KEYS[1], 'e')
+local head = redis.call('HMGET', KEYS[1], 'e', 'l')
+local e = head[1]
 if ARGV[6] ~= '' and e then
   local want = ARGV[8]
   local rows = redis.call('XREVRANGE', KEYS[2], '+', ARGV[6], 'COUNT', ARGV[3])
@@ -35,7 +36,7 @@ if ARGV[6] ~= '' and e then
     end
   end
 end
-local prev = redis.call('HGET', KEYS[1], 'l') or '0-0'
+local prev = head[2] or '0-0'
 if not e then
   e = ARGV[2]
   prev = '0-0'
