@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseOptions, UsageError, type Options } from "./lib/options.js";
 import { renderJson, renderTable, type Report } from "./lib/report.js";
-import { REDIS_PERSISTENCE_TEXT } from "./lib/systems.js";
+import { REDIS_PERSISTENCE_TEXT, redisNice } from "./lib/systems.js";
 import { killAllStarted } from "./lib/proc.js";
 import type { ScenarioResult } from "./scenarios/common.js";
 import { steady } from "./scenarios/steady.js";
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
     heraldDir: o.heraldDir,
     heraldCommit: commitOf(o.heraldDir),
-    notes: [`redis: a fresh redis-server per system and run, ${REDIS_PERSISTENCE_TEXT}; each figure the median of ${o.runs} run(s)${o.runs > 1 ? " (min–max)" : ""}`, ...result.notes],
+    notes: [`redis: a fresh redis-server per system and run, ${REDIS_PERSISTENCE_TEXT}${redisNice() ? `, at nice ${redisNice()} (BENCH_REDIS_NICE)` : ""}; each figure the median of ${o.runs} run(s)${o.runs > 1 ? " (min–max)" : ""}`, ...result.notes],
     settings: result.settings,
     sections: result.sections,
   };
