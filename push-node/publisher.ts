@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Envelope, NodeBus } from "./ports.js";
 import type { Dedupe, StoredMessage, UserStore } from "./ports.js";
 import { messageDigest } from "./publish/canonical-json.js";
-import { messageJson } from "./publish/message-json.js";
+import { messageJson } from "./ports.js";
 import { StoreUnavailableError } from "./publish/store-unavailable.js";
 import { presenceIsCurrent } from "./cluster/incarnation.js";
 import { DEFAULT_MAX_DEPTH, jsonProblem } from "./publish/json-value.js";
@@ -100,7 +100,7 @@ export class Publisher {
         duplicate = !owner.claimed;
         if (duplicate || resend) dedupe = { sinceMs: Date.now() - window - DEDUPE_SLACK_MS };
       }
-      // "id" first: the store finds a message's entry by the start of its JSON; "ts" last: a node reads it from the end (message-json.ts)
+      // "id" first: the store finds a message's entry by the start of its JSON; "ts" last: a node reads it from the end (ports.ts, messageTs)
       const message: StoredMessage = { id, event: req.event, data: req.data, ts: Date.now() };
       const appended = await stored(Promise.all(req.to.map((user) => this.deps.store.append(user, message, dedupe))));
 

@@ -23,7 +23,7 @@ export interface Frame {
   epoch: string;
   offset: string;
   prev: string;
-  /** The message's JSON as stored (publish/message-json.ts). */
+  /** The message's JSON as stored (ports.ts, messageJson). */
   json: string;
   packet: string | null;
 }

@@ -4,7 +4,7 @@
 // connection the way Socket.IO's own broadcasts write theirs.
 import type { Socket } from "socket.io";
 import type { Metrics } from "../metrics.js";
-import { messageTs } from "../publish/message-json.js";
+import { messageTs } from "../ports.js";
 import { admit, packetOf, type Channel, type Frame } from "./channel.js";
 import type { UserLink } from "./user-links.js";
 

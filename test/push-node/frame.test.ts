@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Server } from "socket.io";
 import { frame, frameOf, packetOf } from "../../push-node/delivery/channel.js";
-import { messageJson, messageTs } from "../../push-node/publish/message-json.js";
+import { messageJson, messageTs } from "../../push-node/ports.js";
 import { entryEnvelopes, entryFields } from "../../push-node/adapters/redis/node-bus.js";
 import type { Envelope, StoredMessage } from "../../push-node/ports.js";
 

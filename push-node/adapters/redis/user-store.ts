@@ -6,7 +6,7 @@ import type { RedisClient } from "../../../common/redis.js";
 import { keys } from "../../../protocol/keys.js";
 import { META_TTL_FACTOR, type Appended, type Claim, type Dedupe, type InboxEntry, type InboxHead, type StoredMessage, type UserStore } from "../../ports.js";
 import { START, type Position } from "../../../protocol/positions.js";
-import { messageJson } from "../../publish/message-json.js";
+import { messageJson } from "../../ports.js";
 import { withUserScripts, type UserScripts } from "./scripts.js";
 import { NODE_BUS_MAX_LEN } from "./node-bus.js";
 
