@@ -37,18 +37,23 @@ export class FanOut {
     if (n === 0) return;
     // a live message cannot wait: a socket whose queue passed its limit is cut (its inbox keeps the rest)
     for (const s of link.sockets) (s.data as Channel).guard!.check();
-    this.deliveredLive.inc(n);
-    const latency = Math.max(0, Date.now() - messageTs(f.json)) / 1000;
-    for (let i = 0; i < n; i++) this.metrics.latency.observe(latency);
+    this.countLive(f, n);
   }
 
   /** One message to one channel (a replayed one, or a live one the channel queued while it replayed). */
   emit(socket: Socket, channel: Channel, f: Frame, mode: "live" | "replay"): void {
     if (!admit(channel, f, mode)) return;
     write(socket, packetOf(f));
-    if (mode === "live") channel.guard!.check();
-    (mode === "live" ? this.deliveredLive : this.deliveredReplay).inc();
-    if (mode === "live") this.metrics.latency.observe(Math.max(0, Date.now() - messageTs(f.json)) / 1000);
+    if (mode === "replay") return this.deliveredReplay.inc();
+    channel.guard!.check();
+    this.countLive(f, 1);
+  }
+
+  /** A live message went to this many sockets: counted, and its publish→socket latency observed for each. */
+  private countLive(f: Frame, sockets: number): void {
+    this.deliveredLive.inc(sockets);
+    const latency = Math.max(0, Date.now() - messageTs(f.json)) / 1000;
+    for (let i = 0; i < sockets; i++) this.metrics.latency.observe(latency);
   }
 
   /** Replay is over: what the channel queued meanwhile goes out, and live messages from now on at once. */
